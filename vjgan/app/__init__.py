@@ -1,0 +1,1 @@
+"""The live app: wires audio → analysis → mapping → generator → render threads, and the panel."""

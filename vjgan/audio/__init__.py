@@ -1,0 +1,1 @@
+"""Audio stage: sources (live input, file player) → ring buffer → online analysis → Features."""

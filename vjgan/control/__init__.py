@@ -1,0 +1,1 @@
+"""Control stage: the parameter registry, the control queue, OSC in/out and the ImGui panel."""

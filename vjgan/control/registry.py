@@ -1,0 +1,178 @@
+"""The one parameter registry: every live-controllable value, with its OSC address, type and range.
+
+Single source of truth for OSC (in and out), the panel, OSC learn and docs/osc.md. Stages register the
+parameters they own together with an `apply` callback; callbacks only ever run on the render thread,
+when `ControlQueue.drain` applies queued messages at the start of a frame, so network and GUI threads
+never touch the generator, the mapping engine or the GL context directly.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["float", "int", "bool", "str", "trigger"]
+
+
+class ParamError(ValueError):
+    """A message that cannot be applied: unknown address or unusable value. Logged, never fatal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    address: str  # e.g. "/vjgan/target/truncation"
+    kind: Kind
+    doc: str
+    minimum: float | None = None
+    maximum: float | None = None
+    default: Any = None
+    group: str = ""  # owner, so a stage can replace all its params at once (e.g. on preset load)
+
+    def coerce(self, value: Any) -> tuple[Any, bool]:
+        """Value converted to this param's kind and clamped to its range; second item: was clamped."""
+        if self.kind == "trigger":
+            return True, False
+        if self.kind == "str":
+            if not isinstance(value, str):
+                raise ParamError(f"{self.address} expects a string, got {type(value).__name__}")
+            return value, False
+        if isinstance(value, str | bytes) or value is None:
+            raise ParamError(f"{self.address} expects a number, got {type(value).__name__}")
+        try:
+            x = float(value)
+        except (TypeError, ValueError) as exc:
+            raise ParamError(f"{self.address} expects a number, got {value!r}") from exc
+        if not math.isfinite(x):
+            raise ParamError(f"{self.address} got a non-finite value {x}")
+        if self.kind == "bool":
+            return x >= 0.5, False
+        clamped = x
+        if self.minimum is not None:
+            clamped = max(self.minimum, clamped)
+        if self.maximum is not None:
+            clamped = min(self.maximum, clamped)
+        if self.kind == "int":
+            return int(round(clamped)), clamped != x
+        return clamped, clamped != x
+
+
+@dataclass(frozen=True, slots=True)
+class ControlMessage:
+    """A request to set a parameter, from OSC, the panel, MIDI or a preset."""
+
+    address: str
+    value: Any
+    origin: str = "panel"
+    due: float = 0.0  # time.perf_counter() at which to apply (OSC bundle time tags); 0 = next frame
+
+
+class ParamRegistry:
+    def __init__(self) -> None:
+        self._params: dict[str, tuple[Param, Callable[[Any], None]]] = {}
+        self._lock = threading.Lock()
+        self.version = 0  # bumps on every change, so the panel / OSC docs know to refresh
+
+    def register(self, param: Param, apply: Callable[[Any], None]) -> None:
+        with self._lock:
+            self._params[param.address] = (param, apply)
+            self.version += 1
+
+    def replace_group(self, group: str, items: Iterable[tuple[Param, Callable[[Any], None]]]) -> None:
+        with self._lock:
+            self._params = {a: pa for a, pa in self._params.items() if pa[0].group != group}
+            for param, apply in items:
+                self._params[param.address] = (param, apply)
+            self.version += 1
+
+    def get(self, address: str) -> Param | None:
+        entry = self._params.get(address)
+        return entry[0] if entry else None
+
+    def params(self) -> list[Param]:
+        with self._lock:
+            return sorted((p for p, _ in self._params.values()), key=lambda p: p.address)
+
+    def resolve(self, address: str, value: Any) -> tuple[Param, Callable[[Any], None], Any, bool]:
+        entry = self._params.get(address)
+        if entry is None:
+            raise ParamError(f"unknown address {address}")
+        param, apply = entry
+        coerced, clamped = param.coerce(value)
+        return param, apply, coerced, clamped
+
+
+@dataclass
+class ControlStats:
+    applied: int = 0
+    rejected: int = 0
+    clamped: int = 0
+    last_error: str = ""
+
+
+class ControlQueue:
+    """Thread-safe inbox of ControlMessages; the render loop drains it once per frame."""
+
+    def __init__(self, registry: ParamRegistry) -> None:
+        self.registry = registry
+        self._inbox: queue.SimpleQueue[ControlMessage] = queue.SimpleQueue()
+        self._later: list[tuple[float, int, ControlMessage]] = []
+        self._tiebreak = itertools.count()
+        self.stats = ControlStats()
+        self.listeners: list[Callable[[ControlMessage], None]] = []  # e.g. OSC learn in the panel
+
+    def post(self, message: ControlMessage) -> None:
+        self._inbox.put(message)
+
+    def set(self, address: str, value: Any, origin: str = "panel") -> None:
+        self.post(ControlMessage(address, value, origin))
+
+    def drain(self, now: float | None = None) -> int:
+        """Apply every message that is due; returns how many were applied. Render thread only."""
+        now = time.perf_counter() if now is None else now
+        while True:
+            try:
+                m = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            heapq.heappush(self._later, (m.due, next(self._tiebreak), m))
+        applied = 0
+        while self._later and self._later[0][0] <= now:
+            _, _, m = heapq.heappop(self._later)
+            for listener in self.listeners:
+                listener(m)
+            try:
+                param, apply, value, clamped = self.registry.resolve(m.address, m.value)
+                if clamped:
+                    self.stats.clamped += 1
+                    log.info("%s clamped to %s (range %s..%s)", m.address, value, param.minimum, param.maximum)
+                apply(value)
+                applied += 1
+            except ParamError as exc:
+                self.stats.rejected += 1
+                self.stats.last_error = str(exc)
+                log.warning("control message rejected (%s): %s", m.origin, exc)
+        self.stats.applied += applied
+        return applied
+
+
+@dataclass
+class ParamStore:
+    """Plain value holder for parameters that are just numbers read once per frame (e.g. GUI sliders)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def setter(self, key: str) -> Callable[[Any], None]:
+        def apply(value: Any) -> None:
+            self.values[key] = value
+
+        return apply

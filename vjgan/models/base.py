@@ -1,0 +1,62 @@
+"""The one interface every generator implements, so mapping, bending and rendering never care which.
+
+A generator works in a W+ latent space: `mapping` turns z into ws (num_ws × w_dim), `synthesis`
+turns ws into an image. Layers that can be bent have stable names (`layer_names`), used as keys by
+presets, the mapping engine (`GeneratorParams.bends/rewrite/noise_strength`) and OSC addresses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+class Generator(torch.nn.Module):
+    """Abstract generator. Subclasses set the attributes in __init__ and implement the methods."""
+
+    z_dim: int
+    w_dim: int
+    num_ws: int
+    img_resolution: int  # native height in pixels
+    img_channels: int = 3
+    # bendable layers in forward order, e.g. ("b4.conv1", "b8.conv0", ...)
+    layer_names: tuple[str, ...] = ()
+    # ws index ranges [start, stop) driven by the mapping engine's coarse/middle/fine latent groups
+    layer_groups: dict[str, tuple[int, int]] = {}
+
+    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        """z (B, z_dim) → ws (B, num_ws, w_dim)."""
+        raise NotImplementedError
+
+    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
+        """ws (B, num_ws, w_dim) → image (B, 3, H, W), roughly in [-1, 1]."""
+        raise NotImplementedError
+
+    @property
+    def w_avg(self) -> torch.Tensor:
+        """Mean w (w_dim,), the centre of truncation."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def seeds_to_ws(self, seeds: list[int], truncation_psi: float = 1.0) -> np.ndarray:
+        """Reproducible latents for seeds, (len(seeds), num_ws, w_dim) float32 on the CPU."""
+        device = next(self.parameters()).device
+        z = torch.stack([torch.from_numpy(np.random.RandomState(s).randn(self.z_dim)) for s in seeds])
+        return self.mapping(z.float().to(device), truncation_psi).float().cpu().numpy()
+
+
+@dataclass(slots=True)
+class GeneratedFrame:
+    """One generator output on its way to the renderer.
+
+    `image` stays on the generator's device (uint8, H×W×4, RGBA, top row first) so a CUDA
+    renderer can copy it device-to-device; the CPU path uploads it from host memory.
+    """
+
+    image: torch.Tensor
+    seq: int  # GeneratorParams.seq it was made from
+    time: float  # audio time of the params
+    gen_ms: float  # generator forward time
+    wall: float  # perf_counter() when finished
