@@ -1,0 +1,46 @@
+"""Shared fixtures: the real servers the tests run against, and the real music in ../shared."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_AUDIO = REPO.parent / "shared" / "audio"
+
+
+@pytest.fixture(scope="session")
+def shared_audio() -> Path:
+    """../shared/audio with the CC-BY tracks; tests that need it skip when it is absent."""
+    if not (SHARED_AUDIO / "Kevin_MacLeod_-_Vibe_Ace.ogg").exists():
+        pytest.skip(f"real music not available: {SHARED_AUDIO} is absent")
+    return SHARED_AUDIO
+
+
+@pytest.fixture(scope="session")
+def pulse_server() -> str:
+    """The PulseAudio server that scripts/services.sh started (null sink vj_sink, monitor as default source)."""
+    server = os.environ.get("PULSE_SERVER")
+    if not server or subprocess.run(["pactl", "info"], capture_output=True).returncode != 0:
+        pytest.fail("no PulseAudio server: run the tests through scripts/test.sh (it starts one)")
+    return server
+
+
+@pytest.fixture(scope="session")
+def x_display() -> str:
+    """The X server (Xvfb under scripts/test.sh) for glfw windows and the ImGui panel."""
+    display = os.environ.get("DISPLAY")
+    if not display:
+        pytest.fail("no DISPLAY: run the tests through scripts/test.sh (it starts Xvfb)")
+    return display
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        pytest.fail(f"{name} not found: scripts/bootstrap.sh installs it (Debian package)")
+    return path
