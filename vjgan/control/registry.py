@@ -63,7 +63,7 @@ class Param:
             clamped = min(self.maximum, clamped)
         if self.kind == "int":
             return int(round(clamped)), clamped != x
-        return clamped, clamped != x
+        return float(clamped), clamped != x  # float even when the bounds were written as ints
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +149,10 @@ class ControlQueue:
         while self._later and self._later[0][0] <= now:
             _, _, m = heapq.heappop(self._later)
             for listener in self.listeners:
-                listener(m)
+                try:
+                    listener(m)
+                except Exception:  # a panel/learn listener bug must not stop the render loop
+                    log.exception("control listener failed on %s", m.address)
             try:
                 param, apply, value, clamped = self.registry.resolve(m.address, m.value)
                 if clamped:
@@ -161,6 +164,10 @@ class ControlQueue:
                 self.stats.rejected += 1
                 self.stats.last_error = str(exc)
                 log.warning("control message rejected (%s): %s", m.origin, exc)
+            except Exception as exc:  # a stage's apply refused the value (e.g. UserError): the show goes on
+                self.stats.rejected += 1
+                self.stats.last_error = f"{m.address}: {exc}"
+                log.warning("control message %s=%r failed (%s): %s", m.address, m.value, m.origin, exc)
         self.stats.applied += applied
         return applied
 

@@ -1,0 +1,67 @@
+"""docs/osc.md and the TouchOSC layout are generated from the registry (one source of truth)."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+from vjgan.control.osc_out import OUT_ADDRESSES
+from vjgan.control.oscdoc import DOC_PATH, collect_registry, render_markdown, write_osc_docs
+from vjgan.control.touchosc import read_layout, write_layout
+
+from .conftest import PARAMS, make_registry
+
+
+def test_markdown_lists_every_parameter_with_type_range_and_default(tmp_path: Path) -> None:
+    registry, _ = make_registry()
+    text = write_osc_docs(tmp_path / "osc.md", registry).read_text(encoding="utf-8")
+    assert "| `/vjgan/test/y` | float (`f`) | 0 .. 2 | 1 | a float 0..2 |" in text
+    assert "| `/vjgan/test/go` | trigger" in text
+    for p in PARAMS:
+        assert f"`{p.address}`" in text
+    for address, types, _ in OUT_ADDRESSES:
+        assert f"| `{address}` | `{types}` |" in text
+    assert "**9000**" in text and "**127.0.0.1**" in text
+
+
+def test_committed_docs_cover_the_app_registry() -> None:
+    """Fails when a stage adds parameters without `scripts/gen_osc_docs.py` being rerun."""
+    registry, included, _ = collect_registry()
+    assert "transport" in included or included[0].startswith("app")
+    doc = DOC_PATH.read_text(encoding="utf-8")
+    missing = [p.address for p in registry.params() if f"`{p.address}`" not in doc]
+    assert not missing, f"docs/osc.md is stale (rerun scripts/gen_osc_docs.py): {missing[:10]}"
+    assert render_markdown(registry).count("\n| `/vjgan/") == len(registry.params()) + len(OUT_ADDRESSES)
+
+
+def test_touchosc_layout_has_a_scaled_control_per_parameter(tmp_path: Path) -> None:
+    registry, _ = make_registry()
+    path = write_layout(registry, tmp_path / "vjgan.tosc")
+    zlib.decompress(path.read_bytes())  # a .tosc is zlib-compressed XML
+    root = read_layout(path)
+    assert root.tag == "lexml" and root.get("version") == "3"
+    ids = [n.get("ID") for n in root.iter("node")]
+    assert len(ids) == len(set(ids))
+    sent: dict[str, tuple[str, float, float]] = {}
+    received: set[str] = set()
+    for node in root.iter("node"):
+        osc = node.find("messages/osc")
+        if osc is None:
+            continue
+        address = osc.findtext("path/partial/value")
+        arg = osc.find("arguments/partial")
+        assert address and arg is not None
+        if osc.findtext("send") == "1":
+            assert address not in sent, f"two controls send {address}"
+            sent[address] = (node.get("type"), float(arg.findtext("scaleMin")), float(arg.findtext("scaleMax")))
+        else:
+            received.add(address)
+    assert sent == {
+        "/vjgan/test/x": ("FADER", 0.0, 1.0),
+        "/vjgan/test/y": ("FADER", 0.0, 2.0),
+        "/vjgan/test/n": ("FADER", 0.0, 10.0),
+        "/vjgan/test/on": ("BUTTON", 0.0, 1.0),
+        "/vjgan/test/go": ("BUTTON", 0.0, 1.0),
+    }  # the str parameter has no TouchOSC control
+    documented = {a for a, _, _ in OUT_ADDRESSES}
+    assert {"/vjgan/out/rms", "/vjgan/out/tempo", "/vjgan/out/chroma/Fs"} <= received <= documented
