@@ -48,6 +48,14 @@ class Features:
     beat_event: bool = False
     bar_event: bool = False
     beat_count: int = 0
+    # whole-track analysis only (rehearsal, offline render); the live analyzer leaves them at 0
+    section: int = 0  # section label (0..k-1) from Laplacian segmentation; same label = same material
+    section_phase: float = 0.0  # 0..1 progress through the current section instance
+    # events since the analyzer started: a consumer slower than 100 fps (the mapping engine at a 60 fps
+    # render rate) compares counts between its frames, so it never misses a one-frame *_event
+    onset_count: int = 0
+    kick_count: int = 0
+    snare_count: int = 0
 
     def scalars(self) -> dict[str, float]:
         """Every mapping source by name: fields, plus `chroma.C` … `chroma.B` and `bass_chroma.*`."""

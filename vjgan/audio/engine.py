@@ -1,0 +1,135 @@
+"""The analysis thread: reads hops from the source's ring, runs the analyzer, publishes Features."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from vjgan.audio.analysis import OnlineAnalyzer
+from vjgan.audio.base import RING_SECONDS, AudioSource
+from vjgan.audio.features import FeatureBus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioStats:
+    hops: int = 0
+    overflows: int = 0  # ring blocks dropped because analysis fell behind the callback
+    status_flags: int = 0  # PortAudio over/underflow reports
+    skipped_hops: int = 0  # hops thrown away to catch up after a stall (keeps latency bounded)
+    analysis_ms_p50: float = 0.0
+    analysis_ms_p99: float = 0.0
+    latency_ms: float = 0.0  # sample reaching our callback → its Features published (median)
+    device_latency_ms: float = 0.0  # what the device/server buffers before the callback
+    source: str = ""
+
+
+class AudioEngine:
+    """Owns the analysis thread for one source. start()/stop(); `stats` is a snapshot."""
+
+    def __init__(
+        self,
+        source: AudioSource,
+        bus: FeatureBus,
+        analyzer: OnlineAnalyzer | None = None,
+        max_backlog_s: float = 0.5,
+    ) -> None:
+        """`max_backlog_s`: after a stall longer than this the engine skips ahead (counted in
+        `skipped_hops`) instead of running late for the rest of the show."""
+        self.source = source
+        self.max_backlog_s = min(max_backlog_s, 0.9 * RING_SECONDS)
+        self.bus = bus
+        self.analyzer = analyzer or OnlineAnalyzer(source.sample_rate)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cost: deque[float] = deque(maxlen=2000)
+        self._lat: deque[float] = deque(maxlen=200)
+        self._hops = 0
+        self._skipped = 0
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        if self.analyzer.frame == 0:
+            self.analyzer.warmup()
+        self._thread = threading.Thread(target=self._run, name="audio-analysis", daemon=True)
+        self._thread.start()
+        self.source.start()
+        log.info("audio: %s", self.source.describe())
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self.source.stop()
+        finally:
+            if self._thread is not None:
+                self._thread.join(timeout=2.0)
+            self._thread = None
+
+    def __enter__(self) -> AudioEngine:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def stats(self) -> AudioStats:
+        cost = np.array(self._cost) if self._cost else np.zeros(1)
+        return AudioStats(
+            hops=self._hops,
+            overflows=self.source.overflows,
+            status_flags=self.source.status_flags,
+            skipped_hops=self._skipped,
+            analysis_ms_p50=float(np.median(cost)) * 1e3,
+            analysis_ms_p99=float(np.percentile(cost, 99)) * 1e3,
+            latency_ms=float(np.median(self._lat)) * 1e3 if self._lat else 0.0,
+            device_latency_ms=self.source.device_latency * 1e3,
+            source=self.source.describe(),
+        )
+
+    @staticmethod
+    def _raise_priority() -> None:
+        """Best effort: a slightly higher priority for this thread, so a busy machine delays the
+        analysis less (Linux: per-thread nice; needs CAP_SYS_NICE, silently skipped otherwise)."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -5)
+        except (AttributeError, OSError):
+            pass
+
+    def _run(self) -> None:
+        self._raise_priority()
+        ring = self.source.ring
+        hop = self.analyzer.hop_size
+        sr = self.source.sample_rate
+        max_backlog = int(self.max_backlog_s * sr)
+        try:
+            while not self._stop.is_set():
+                if ring.available > max_backlog:
+                    self._skipped += ring.skip_to_latest(hop) // hop
+                block = ring.read(hop)
+                if block is None:
+                    time.sleep(0.002)
+                    continue
+                end = ring.frames_read  # stream index just past this hop
+                t0 = time.perf_counter()
+                f = self.analyzer.process(block[:, 0], time=end / sr)
+                t1 = time.perf_counter()
+                written, when = self.source.last_block
+                arrived = when - max(written - end, 0) / sr  # when the hop's last sample reached us
+                self.bus.publish(replace(f, wall=t1))
+                self._cost.append(t1 - t0)
+                self._lat.append(t1 - arrived)
+                self._hops += 1
+        except BaseException as exc:  # noqa: BLE001 - keep the show going, report once
+            self.error = exc
+            log.exception("audio analysis stopped")
