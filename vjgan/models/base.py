@@ -39,6 +39,30 @@ class Generator(torch.nn.Module):
         """Mean w (w_dim,), the centre of truncation."""
         raise NotImplementedError
 
+    # -- hooks for models.bending / noise / rewrite / loaders (added by the models stage) -------------
+    def layer_module(self, name: str) -> torch.nn.Module:
+        """The module whose output is the feature map of bendable layer `name` (and whose `.weight`
+        model rewriting scales). Default: the submodule at that dotted path."""
+        if name not in self.layer_names:
+            raise KeyError(name)
+        return self.get_submodule(name)
+
+    def noise_gain_buffers(self) -> dict[str, torch.Tensor]:
+        """layer -> (1, 1, H, W) buffer multiplying that layer's noise, written in place by models.noise.
+        Generators without noise inputs return {}."""
+        return {}
+
+    def set_widescreen(self, mode: str | None) -> None:
+        """None | "mirror" | "16:9": widen the output without retraining, where the architecture allows."""
+        if mode is not None:
+            from vjgan.errors import UserError
+
+            raise UserError(f"{type(self).__name__} has no widescreen mode")
+
+    def config_dict(self) -> dict:
+        """{"kind": ..., "config": {...}}: what models.vjgan_format needs to rebuild this generator."""
+        raise NotImplementedError
+
     @torch.no_grad()
     def seeds_to_ws(self, seeds: list[int], truncation_psi: float = 1.0) -> np.ndarray:
         """Reproducible latents for seeds, (len(seeds), num_ws, w_dim) float32 on the CPU."""
