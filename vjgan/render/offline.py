@@ -1,0 +1,292 @@
+"""Offline music-video render: the live pipeline run frame by frame in audio time, into an MP4.
+
+Same stages as `vjgan live` (MappingEngine → generator → PostFXChain on a headless EGL context), but
+driven by the whole-track analysis instead of the live analyzer, and never by the wall clock: frame i
+is the picture at audio time start + i / fps, with every beat/onset event between two frames counted
+once. Nothing depends on timing or thread scheduling, so the same seed gives the same frames.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vjgan.audio.features import Features
+from vjgan.audio.trackanalysis import SAMPLE_RATE, TrackAnalysis, analyze_track
+from vjgan.errors import UserError
+from vjgan.mapping.frame import GeneratorParams
+from vjgan.models.base import GeneratedFrame, Generator
+from vjgan.paths import PRESETS_DIR
+from vjgan.render.video_writer import VideoWriter, check_output_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RenderConfig:
+    audio: Path
+    output: Path
+    preset: str | None = None  # name in presets/ or a path; None = presets/default.toml
+    model: str | None = None  # None/"default" = embedded model, "procedural", or a checkpoint path
+    size: tuple[int, int] = (1920, 1080)
+    fps: int = 30
+    seed: int | None = None  # None = the preset's own latent seeds; N = latent set A from seeds N, N+1, ...
+    start: float = 0.0
+    duration: float | None = None  # None = to the end of the track
+    device: str = "cpu"
+    n_sections: int | None = None  # None = chosen by the eigengap of the segmentation
+    crf: int = 18
+    x264_preset: str = "medium"
+    progress: bool = True
+
+
+@dataclass
+class RenderResult:
+    path: Path
+    frames: int
+    duration: float  # seconds of video
+    wall_s: float  # render time
+    realtime_factor: float  # video seconds per wall second (>1 = faster than real time)
+    stage_ms: dict[str, float]  # median ms per frame: mapping, generator, postfx (upload+GL+readback), encode
+
+
+def _optional(module: str, name: str) -> Any:
+    """A stage's entry point, or None while that stage is not in this checkout."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+    except AttributeError:
+        return None
+
+
+def preset_path(preset: str | None) -> Path:
+    """Resolve --preset exactly like the live app: a path, or a name in presets/ (default: "default")."""
+    find = _optional("vjgan.mapping.presets", "find_preset")
+    if find is not None:
+        return find(preset or "default")
+    path = Path(preset) if preset else PRESETS_DIR / "default.toml"
+    if not path.is_file() and preset and (PRESETS_DIR / f"{preset}.toml").is_file():
+        path = PRESETS_DIR / f"{preset}.toml"
+    if not path.is_file():
+        raise UserError(f"preset {preset or 'default'!r} not found (a file, or a name in {PRESETS_DIR})")
+    return path
+
+
+def load_generator(model: str | None, device: str) -> Generator:
+    if model == "procedural":
+        from vjgan.render.procedural import ProceduralGenerator
+
+        return ProceduralGenerator().to(device)
+    if model in (None, "default"):
+        load_default = _optional("vjgan.models.default", "load_default_generator")
+        if load_default is None:
+            from vjgan.render.procedural import ProceduralGenerator
+
+            log.warning("the embedded default model is not installed: rendering with --model procedural")
+            return ProceduralGenerator().to(device)
+        return load_default(device)
+    load = _optional("vjgan.models.loaders", "load_generator")
+    if load is None:
+        raise UserError(f"cannot load {model}: checkpoint loading is not installed in this checkout")
+    return load(model, device)
+
+
+def seed_everything(seed: int) -> None:
+    """Every RNG a stage might draw from (latent walks, noise inputs) starts from the render's seed."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class FramePipeline:
+    """Features at audio time t → final RGB frame, through the live stages (synchronously)."""
+
+    def __init__(
+        self, generator: Generator, mapping: Any, registry: Any, size: tuple[int, int], device: str = "cpu"
+    ) -> None:
+        from vjgan.render.postfx import PostFXChain
+        from vjgan.render.upload import FrameUploader
+        from vjgan.render.window import headless_context
+
+        self.generator = generator.eval()
+        self.device = device
+        self.mapping = mapping
+        self.ctx = headless_context()
+        self.chain = PostFXChain(self.ctx, size)
+        self.registry = registry
+        self.chain.register(self.registry)
+        self.uploader = FrameUploader(self.ctx)
+        runner_cls = _optional("vjgan.models.runner", "GeneratorThread")
+        # The live generator thread's own per-frame code (bends, noise, rewrite, ψ), run synchronously:
+        # the thread is never started, so every frame is generated, none dropped, in order.
+        self._runner = runner_cls(self.generator, device=device) if runner_cls is not None else None
+        self._seq = 0
+        self.stage_ms: dict[str, list[float]] = {"mapping": [], "generator": [], "postfx": []}
+
+    @torch.no_grad()
+    def generate(self, params: GeneratorParams, t: float) -> GeneratedFrame:
+        if self._runner is not None:
+            self._runner._frame(params, t)  # raises UserError on bad params (e.g. latent shape)
+            frame = self._runner.latest()
+            assert frame is not None
+            return frame
+        # only while the models stage is missing: plain synthesis with truncation
+        ws = torch.from_numpy(np.asarray(params.latent, np.float32))[None].to(self.device)
+        if params.truncation != 1.0:
+            avg = self.generator.w_avg.to(ws)
+            ws = avg + params.truncation * (ws - avg)
+        img = self.generator.synthesis(ws)[0]
+        rgb = ((img.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0)
+        rgba = torch.cat([rgb, torch.full_like(rgb[..., :1], 255)], dim=2).contiguous()
+        return GeneratedFrame(rgba, params.seq, t, 0.0, 0.0)
+
+    def frame(self, features: Features) -> np.ndarray:
+        from vjgan.render.postfx import FrameInputs
+
+        t0 = time.perf_counter()
+        params = self.mapping.step(features, features.time)  # audio time as the clock: reproducible LFOs
+        self._seq += 1
+        params.generator.seq = self._seq
+        t1 = time.perf_counter()
+        gen = self.generate(params.generator, features.time)
+        gen.seq = self._seq  # a new seq every frame so the uploader never skips one
+        t2 = time.perf_counter()
+        self.uploader.upload(gen)
+        self.chain.set_uniforms(params.shader)
+        inputs = FrameInputs(time=features.time, onset=features.onset, beat_phase=features.beat_phase, rms=features.rms)
+        self.chain.render(self.uploader.current, None, 1.0, inputs)
+        image = self.chain.read().copy()
+        t3 = time.perf_counter()
+        for k, a, b in (("mapping", t0, t1), ("generator", t1, t2), ("postfx", t2, t3)):
+            self.stage_ms[k].append((b - a) * 1000)
+        return image
+
+    def release(self) -> None:
+        self.chain.release()
+        self.ctx.release()
+
+
+def mapping_installed() -> bool:
+    return _optional("vjgan.mapping.engine", "MappingEngine") is not None and (
+        _optional("vjgan.mapping.presets", "load_preset") is not None
+    )
+
+
+def make_mapping(generator: Generator, preset: str | None) -> tuple[Any, Any]:
+    """The live MappingEngine with the preset; the fallback mapping only while that stage is missing."""
+    from vjgan.control.registry import ParamRegistry
+
+    engine_cls = _optional("vjgan.mapping.engine", "MappingEngine")
+    load_preset = _optional("vjgan.mapping.presets", "load_preset")
+    registry = ParamRegistry()
+    if engine_cls is None or load_preset is None:
+        if preset is not None:
+            raise UserError("presets need the mapping stage, which is not installed in this checkout")
+        from vjgan.app.fallbacks import FallbackMapping
+
+        mapping = FallbackMapping(generator, registry)
+    else:
+        mapping = engine_cls(generator, load_preset(preset_path(preset)), registry)
+    return mapping, registry
+
+
+def _reseed_latents(registry: Any, seed: int) -> None:
+    """--seed picks the latent set through the same control the panel and OSC use."""
+    address = "/vjgan/latent/reseed"
+    if registry.get(address) is None:
+        log.warning("--seed %d: this mapping has no %s control; only the random generators are seeded", seed, address)
+        return
+    _, apply, value, _ = registry.resolve(address, seed)
+    apply(value)
+
+
+def load_stereo(path: Path) -> np.ndarray:
+    """The audio to mux, float32 (n, 2) at the analysis rate."""
+    from vjgan.audio.trackanalysis import _load_audio_fallback
+
+    load_audio = _optional("vjgan.audio.decode", "load_audio") or _load_audio_fallback
+    data, _ = load_audio(path, sample_rate=SAMPLE_RATE, mono=False)
+    data = np.asarray(data, dtype=np.float32).reshape(len(data), -1)
+    return data if data.shape[1] >= 2 else np.repeat(data, 2, axis=1)
+
+
+def render_video(cfg: RenderConfig, analysis: TrackAnalysis | None = None) -> RenderResult:
+    """Render `cfg.audio` to `cfg.output`. UserError on bad input; the output name only ever holds a
+    complete file (an interrupted or failed render leaves the previous file, or none)."""
+    from tqdm import tqdm
+
+    out = check_output_path(cfg.output)
+    w, h = cfg.size
+    if w % 2 or h % 2 or w < 16 or h < 16:
+        raise UserError(f"--size {w}x{h}: width and height must be even and at least 16")
+    if not 1 <= cfg.fps <= 240:
+        raise UserError(f"--fps {cfg.fps}: must be between 1 and 240")
+    if mapping_installed():
+        preset_path(cfg.preset)  # an unknown preset fails before minutes of analysis
+    elif cfg.preset is not None:
+        raise UserError("presets need the mapping stage, which is not installed in this checkout")
+    audio = load_stereo(Path(cfg.audio))
+    total = len(audio) / SAMPLE_RATE
+    start = float(cfg.start)
+    if not 0.0 <= start < total:
+        raise UserError(f"--start {start:g} s is outside the track ({total:.2f} s long)")
+    end = total if cfg.duration is None else min(total, start + float(cfg.duration))
+    if end - start < 1.0 / cfg.fps:
+        raise UserError(f"--duration {cfg.duration}: shorter than one frame")
+    n_frames = int(round((end - start) * cfg.fps))
+    end = start + n_frames / cfg.fps  # the audio ends exactly with the last frame
+    clip = audio[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))]
+
+    if analysis is None:
+        analysis = analyze_track(cfg.audio, n_sections=cfg.n_sections, progress=cfg.progress)
+    seed_everything(0 if cfg.seed is None else cfg.seed)
+    generator = load_generator(cfg.model, cfg.device)
+    mapping, registry = make_mapping(generator, cfg.preset)
+    if cfg.seed is not None:
+        _reseed_latents(registry, cfg.seed)
+    pipeline = FramePipeline(generator, mapping, registry, (w, h), cfg.device)
+    log.info(
+        "rendering %s → %s: %d frames %dx%d @ %d fps, %d sections, %.1f BPM",
+        cfg.audio, out, n_frames, w, h, cfg.fps, len(analysis.sections), analysis.tempo,
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    encode_ms: list[float] = []
+    try:
+        with VideoWriter(out, w, h, cfg.fps, clip, SAMPLE_RATE, crf=cfg.crf, preset=cfg.x264_preset) as writer:
+            prev: float | None = None
+            bar = tqdm(total=n_frames, unit="frame", desc="rendering", disable=not cfg.progress)
+            try:
+                for i in range(n_frames):
+                    t = start + i / cfg.fps
+                    features = analysis.features_at(t, prev, frame=i, wall=0.0)
+                    image = pipeline.frame(features)
+                    te = time.perf_counter()
+                    writer.write(image)
+                    encode_ms.append((time.perf_counter() - te) * 1000)
+                    prev = t
+                    bar.update(1)
+            finally:
+                bar.close()
+    finally:
+        pipeline.release()
+    wall = time.perf_counter() - t0
+    video_s = n_frames / cfg.fps
+    return RenderResult(
+        path=out,
+        frames=n_frames,
+        duration=video_s,
+        wall_s=wall,
+        realtime_factor=video_s / max(wall, 1e-9),
+        stage_ms={k: float(np.median(v)) if v else 0.0 for k, v in {**pipeline.stage_ms, "encode": encode_ms}.items()},
+    )
