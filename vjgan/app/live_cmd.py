@@ -1,17 +1,82 @@
-"""`vjgan live`: not built yet (see its issue)."""
+"""`vjgan live`: the show. Output window + control panel, or headless frames to PNGs."""
 
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
 
 from vjgan.errors import UserError
 
 HELP = "run the live show: output window, panel, OSC"
 
 
+def _size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
+    if not m or int(m[1]) < 16 or int(m[2]) < 16:
+        raise argparse.ArgumentTypeError(f"--size expects WIDTHxHEIGHT, e.g. 1280x720 (got {text!r})")
+    return int(m[1]), int(m[2])
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"--osc-out expects HOST:PORT, e.g. 127.0.0.1:9001 (got {text!r})")
+    return host, int(port)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--demo", action="store_true",
+                        help="embedded default model + the generated demo track on loop (the README's run command)")
+    parser.add_argument("--audio", metavar="FILE", help="play FILE on loop and react to it (default: live input)")
+    parser.add_argument("--device", metavar="NAME|INDEX", help="audio input device (default: the system default)")
+    parser.add_argument("--model", metavar="M",
+                        help="'default' (embedded), 'procedural' (no network, for testing) or a checkpoint path")
+    parser.add_argument("--preset", metavar="P", help="mapping preset: a .toml path or a name in presets/")
+    parser.add_argument("--headless", action="store_true", help="no window: render offscreen (EGL)")
+    parser.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="write every output frame as a PNG into DIR")
+    parser.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH",
+                        help="output size (windowed or headless; default 1280x720)")
+    parser.add_argument("--monitor", type=int, metavar="N", help="full screen on monitor N (0 = primary)")
+    parser.add_argument("--fps", type=float, default=60.0, help="display rate to hold (default 60)")
+    parser.add_argument("--no-panel", action="store_true", help="do not open the control panel window")
+    parser.add_argument("--crossfade", type=float, default=0.0, metavar="MS",
+                        help="crossfade between generated frames over MS milliseconds")
+    parser.add_argument("--record", type=Path, metavar="FILE", help="record the output (and audio) to an MP4")
+    parser.add_argument("--osc-port", type=int, metavar="PORT", help="listen for OSC on this UDP port (e.g. 9000)")
+    parser.add_argument("--osc-host", default="127.0.0.1",
+                        help="address to bind OSC to (default 127.0.0.1; 0.0.0.0 accepts the LAN)")
+    parser.add_argument("--shaders", type=Path, metavar="DIR", help="post-FX shader folder (default: shaders/)")
+    parser.add_argument("--osc-out", action="append", default=[], type=_host_port, metavar="HOST:PORT",
+                        help="stream the audio features as OSC to HOST:PORT (repeatable)")
+    parser.add_argument("--gen-device", default="cpu", help="torch device for the generator (cpu, cuda)")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("'vjgan live' is not implemented yet")
+    from vjgan.app.live import LiveApp, LiveConfig
+
+    audio = args.audio
+    model = args.model
+    if args.demo:
+        model = model or "default"
+        if audio is None:
+            from vjgan.audio.demo import demo_track_path
+
+            audio = str(demo_track_path())
+    if audio is not None and not Path(audio).is_file():
+        raise UserError(f"--audio {audio}: no such file")
+    if args.frames is not None and args.frames < 1:
+        raise UserError("--frames must be at least 1")
+    if args.shaders is not None and not args.shaders.is_dir():
+        raise UserError(f"--shaders {args.shaders}: no such folder")
+    if args.fps <= 0:
+        raise UserError("--fps must be positive")
+    config = LiveConfig(
+        audio=audio, device=args.device, model=model, preset=args.preset, headless=args.headless,
+        frames=args.frames, out=args.out, size=args.size, monitor=args.monitor, fps=args.fps,
+        panel=not args.no_panel, osc_port=args.osc_port, osc_host=args.osc_host, record=args.record,
+        crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
+        osc_out=args.osc_out,
+    )
+    return LiveApp(config).run()

@@ -1,0 +1,179 @@
+"""Render-loop benchmark: frame times while the generator is slower than the display, and audio→screen latency.
+
+1. Frame times: the live loop (headless EGL, and the glfw window when DISPLAY is set) runs at --fps with a
+   generator artificially slowed to --gen-ms per frame; reports frame-interval p50/p99/max and how many
+   intervals exceeded 2 display intervals (the issue's spike target).
+2. Latency: the app listens to the live input (the PulseAudio null sink's monitor under scripts/services.sh);
+   this script plays clicks into the sink with a low-latency sounddevice stream and timestamps when each
+   click reaches the DAC clock; the strobe effect (driven by the onset strength every frame) turns the
+   output white, and the first frame read back brighter marks "on screen". The generator path's latency
+   (params computed from a Features snapshot → the frame made from them is displayed) comes from the app's
+   own accounting.
+
+Run: `source scripts/services.sh && .venv/bin/python scripts/bench_render.py --json bench_render.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+import torch
+
+from vjgan.app.live import LiveApp, LiveConfig
+from vjgan.render.procedural import ProceduralGenerator
+
+
+class SlowGenerator(ProceduralGenerator):
+    """The procedural generator plus a fixed delay: a stand-in for a network slower than the display."""
+
+    def __init__(self, delay_ms: float) -> None:
+        super().__init__()
+        self.delay = delay_ms / 1000.0
+
+    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
+        time.sleep(self.delay)
+        return super().synthesis(ws)
+
+
+def frame_times(headless: bool, seconds: float, fps: float, gen_ms: float, size: tuple[int, int]) -> dict:
+    app = LiveApp(LiveConfig(model="procedural", headless=headless, size=size, fps=fps, panel=not headless))
+    slow = SlowGenerator(gen_ms)
+    app.generator = slow
+    app.gen_thread = type(app.gen_thread)(slow, device="cpu")
+    app.start()
+    intervals = []
+    last = time.perf_counter()
+    end = last + seconds
+    while time.perf_counter() < end:
+        app.step()
+        app._pace()
+        now = time.perf_counter()
+        intervals.append((now - last) * 1000)
+        last = now
+    stats = app.stats
+    app.stop()
+    ft = np.asarray(intervals[5:])
+    return {
+        "mode": "headless-egl" if headless else "window-xvfb+panel",
+        "display_fps": fps, "generator_ms": gen_ms, "seconds": seconds, "size": list(size),
+        "frame_ms_p50": float(np.percentile(ft, 50)), "frame_ms_p99": float(np.percentile(ft, 99)),
+        "frame_ms_max": float(ft.max()), "spikes_over_2_intervals": int((ft > 2000 / fps).sum()),
+        "frames": len(ft), "generator_fps": stats.gen_fps, "stage_ms_p50": stats.stage_ms,
+    }
+
+
+def latency(clicks: int, fps: float, size: tuple[int, int]) -> dict:
+    import sounddevice as sd
+
+    app = LiveApp(LiveConfig(audio=None, model="procedural", headless=True, size=size, fps=fps, panel=False))
+    for name, effect in app.chain.effects.items():
+        effect.enabled = name == "strobe"
+    app.chain.set_param("strobe", "amount", 1.0)
+    app.chain.set_param("strobe", "threshold", 0.2)
+    app.start()
+    sr = 44100
+    click = np.zeros(sr // 50, np.float32)
+    click[: sr // 200] = np.random.default_rng(0).uniform(-0.9, 0.9, sr // 200)
+    pending = threading.Event()
+    sent: list[float] = []
+    state = {"pos": -1}
+
+    def callback(out: np.ndarray, frames: int, t, status) -> None:  # noqa: ANN001 - PortAudio signature
+        out.fill(0)
+        if pending.is_set() and state["pos"] < 0:
+            state["pos"] = 0
+            sent.append(time.perf_counter() + (t.outputBufferDacTime - t.currentTime))
+            pending.clear()
+        if state["pos"] >= 0:
+            chunk = click[state["pos"] : state["pos"] + frames]
+            out[: len(chunk), 0] = chunk
+            out[: len(chunk), 1] = chunk
+            state["pos"] += frames
+            if state["pos"] >= len(click):
+                state["pos"] = -1
+
+    seen: list[float] = []
+    gen_lat: list[float] = []
+    with sd.OutputStream(samplerate=sr, channels=2, dtype="float32", latency="low", callback=callback):
+        warm = time.perf_counter() + 3.0  # let the sink settle at low latency (see headless-stack notes)
+        while time.perf_counter() < warm:
+            app.step()
+            app._pace()
+        for _ in range(clicks):
+            base = float(app.chain.read().mean())
+            pending.set()
+            t_give_up = time.perf_counter() + 1.0
+            detected = None
+            while time.perf_counter() < t_give_up:
+                app.step()
+                if detected is None and float(app.chain.read().mean()) > base + 60:
+                    detected = time.perf_counter()
+                app._pace()
+            if detected is not None and len(sent) > len(seen):
+                seen.append((detected - sent[len(seen)]) * 1000)
+            elif len(sent) > len(seen):
+                sent.pop()
+            gen_lat.append(app.stats.latency_ms)
+    stats = app.stats
+    app.stop()
+    lat = np.asarray(seen) if seen else np.asarray([np.nan])
+    return {
+        "clicks": clicks, "detected": len(seen), "display_fps": fps,
+        "audio_to_screen_ms_p50": float(np.nanmedian(lat)), "audio_to_screen_ms_max": float(np.nanmax(lat)),
+        "audio_to_screen_ms_all": [round(x, 1) for x in seen],
+        "generator_path_latency_ms_p50": float(np.median(gen_lat)) if gen_lat else None,
+        "generator_ms_p50": stats.gen_ms, "audio_input_to_features_ms": stats.stage_ms.get("audio"),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--fps", type=float, default=60.0)
+    ap.add_argument("--gen-ms", type=float, default=60.0, help="generator delay: slower than the display")
+    ap.add_argument("--size", default="1280x720")
+    ap.add_argument("--clicks", type=int, default=10)
+    ap.add_argument("--json", default="bench_render.json")
+    ap.add_argument("--part", choices=("headless", "window", "latency"),
+                    help="run one part in this process (EGL and GLX contexts cannot share a process)")
+    args = ap.parse_args()
+    w, h = (int(x) for x in args.size.split("x"))
+    if args.part:
+        if args.part == "latency":
+            part = latency(args.clicks, args.fps, (320, 180))
+        else:
+            part = frame_times(args.part == "headless", args.seconds, args.fps, args.gen_ms, (w, h))
+        with open(args.json, "w") as f:
+            json.dump(part, f)
+        return
+    result = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                          "load_avg_before": os.getloadavg()}, "frame_times": [], "latency": None}
+    parts = ["headless"] + (["window"] if os.environ.get("DISPLAY") else [])
+    parts += ["latency"] if os.environ.get("PULSE_SERVER") else []
+    for part in parts:
+        with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
+            subprocess.run([sys.executable, __file__, "--part", part, "--json", tmp.name, "--seconds",
+                            str(args.seconds), "--fps", str(args.fps), "--gen-ms", str(args.gen_ms), "--size",
+                            args.size, "--clicks", str(args.clicks)], check=True)
+            data = json.load(open(tmp.name))
+        if part == "latency":
+            result["latency"] = data
+        else:
+            result["frame_times"].append(data)
+    result["machine"]["load_avg_after"] = os.getloadavg()
+    print(json.dumps(result, indent=2))
+    with open(args.json, "w") as f:
+        json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

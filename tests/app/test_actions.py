@@ -1,0 +1,93 @@
+"""Panel/OSC actions of the app (group "app") applied through the real ControlQueue on a headless loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vjgan.app.live as live
+from tests.app.test_headless import click_track
+from vjgan.app.live import LiveApp, LiveConfig
+
+
+@pytest.fixture()
+def app(tmp_path: Path, pulse_server: str, monkeypatch: pytest.MonkeyPatch) -> LiveApp:
+    monkeypatch.setattr(live, "PRESETS_DIR", tmp_path)  # prototypes are written here
+    audio = tmp_path / "clicks.wav"
+    click_track(audio, seconds=3.0)
+    app = LiveApp(LiveConfig(audio=str(audio), model="procedural", headless=True, size=(64, 36), fps=30.0,
+                             panel=False))
+    app.start()
+    yield app
+    app.stop()
+
+
+def test_route_seed_and_prototype_actions(app: LiveApp, tmp_path: Path) -> None:
+    routes = len(app.mapping.cur.routes)
+    app.queue.set("/vjgan/app/route/add", "onset -> shader.color.invert")
+    app.step()
+    assert len(app.mapping.cur.routes) == routes + 1
+    assert app.mapping.cur.routes[-1].spec.target == "shader.color.invert"
+    assert f"/vjgan/route/{routes}/gain" in {p.address for p in app.registry.params()}
+
+    rejected = app.queue.stats.rejected
+    app.queue.set("/vjgan/app/route/add", "no arrow here")
+    app.queue.set("/vjgan/app/route/add", "onset -> no.such.target")
+    app.queue.set("/vjgan/app/route/remove", 999)
+    app.step()
+    assert app.queue.stats.rejected == rejected + 3 and len(app.mapping.cur.routes) == routes + 1
+
+    app.queue.set("/vjgan/app/route/remove", routes)
+    app.step()
+    assert len(app.mapping.cur.routes) == routes
+
+    app.queue.set("/vjgan/app/latent/seeds", ",".join(str(s) for s in range(12)))
+    app.step()
+    assert app.mapping.preset.latents.seeds == tuple(range(12))
+
+    app.queue.set("/vjgan/app/latent/save_prototype", "bright")
+    app.step()
+    saved = np.load(tmp_path / "prototypes" / "bright.npy")
+    assert saved.shape == (app.generator.num_ws, app.generator.w_dim)
+    app.queue.set("/vjgan/app/latent/save_prototype", "../escape")
+    app.step()
+    assert not (tmp_path / "escape.npy").exists()
+
+    app.queue.set("/vjgan/shader/color/enabled", 0)
+    app.queue.set("/vjgan/app/crossfade_ms", 5000)  # clamped to 1000
+    app.step()
+    assert not app.chain.effects["color"].enabled and app.crossfade_ms == 1000
+
+
+def test_encode_images_into_a_prototype(tmp_path: Path, pulse_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A (small, untrained) VAE-GAN saved and loaded through the real loaders; the app encodes a folder."""
+    import time
+
+    from PIL import Image
+
+    from vjgan.models.vaegan import VaeGan, VaeGanConfig, save_vaegan
+
+    monkeypatch.setattr(live, "PRESETS_DIR", tmp_path)
+    model = save_vaegan(VaeGan(VaeGanConfig(resolution=32, z_dim=16, w_dim=16, vae_dim=8, channel_base=256,
+                                            channel_max=32, mapping_layers=2)), tmp_path / "tiny_vaegan")
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(images / f"{i}.png")
+    app = LiveApp(LiveConfig(audio=None, model=str(model), headless=True, size=(64, 36), fps=30.0, panel=False))
+    app.start()
+    try:
+        app.queue.set("/vjgan/app/latent/encode_prototype", f"noise={images}")
+        app.queue.set("/vjgan/app/latent/encode_prototype", f"bad={tmp_path / 'nothing_here'}")
+        end = time.perf_counter() + 20
+        out = tmp_path / "prototypes" / "noise.npy"
+        while not out.exists() and time.perf_counter() < end:
+            app.step()  # the loop keeps running while the worker encodes
+            app._pace()
+        assert out.exists() and app.queue.stats.rejected == 1
+        assert np.load(out).shape == (app.generator.num_ws, app.generator.w_dim)
+    finally:
+        app.stop()

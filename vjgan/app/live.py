@@ -1,0 +1,671 @@
+"""The live show: AudioEngine → MappingEngine → GeneratorThread → PostFXChain → window / PNGs / MP4.
+
+The render loop runs on the main thread at the display rate and never waits for the generator: each
+frame it applies queued control messages, maps the newest `Features` to params, submits them to the
+generator (latest wins), uploads the newest finished generated frame if there is one, runs the
+post-FX chain and presents. The panel is drawn in the same loop in its own window; closing it leaves
+the output running. Headless mode runs the identical loop on an EGL context, paced by a clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vjgan.audio.features import FeatureBus, Features
+from vjgan.control.registry import ControlQueue, Param, ParamError, ParamRegistry
+from vjgan.errors import UserError
+from vjgan.mapping.frame import FrameParams
+from vjgan.paths import PRESETS_DIR, SHADERS_DIR
+from vjgan.render.postfx import FrameInputs, PostFXChain
+from vjgan.render.upload import FrameUploader
+
+log = logging.getLogger(__name__)
+
+_PEAK_FIELDS = ("onset", "kick", "snare", "percussive")
+_EVENT_FIELDS = ("onset_event", "kick_event", "snare_event", "beat_event", "bar_event")
+STAGES = ("audio", "mapping", "generator", "upload", "render", "display", "panel")
+
+
+@dataclass
+class LiveConfig:
+    audio: str | None = None  # file to play on loop; None = live input
+    device: str | None = None  # audio input device (name or index)
+    model: str | None = None  # None/"default" = embedded model, "procedural", or a checkpoint path
+    preset: str | None = None
+    headless: bool = False
+    frames: int | None = None  # stop after N frames (None = until closed / Ctrl-C)
+    out: Path | None = None  # headless: write PNGs here
+    size: tuple[int, int] = (1280, 720)
+    monitor: int | None = None
+    fps: float = 60.0  # display rate; headless paces to it, a window also waits for vsync
+    panel: bool = True
+    osc_port: int | None = None
+    osc_host: str = "127.0.0.1"
+    osc_out: list[tuple[str, int]] = field(default_factory=list)  # feature streams to these (host, port)
+    record: Path | None = None
+    crossfade_ms: float = 0.0
+    gen_device: str = "cpu"
+    loop: bool = True
+    shaders_dir: Path | None = None  # default: the repo's shaders/ (VJGAN_SHADERS overrides)
+
+
+@dataclass
+class LiveStats:
+    frames: int = 0
+    render_fps: float = 0.0
+    gen_fps: float = 0.0
+    gen_ms: float = 0.0
+    stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    frame_ms_p50: float = 0.0
+    frame_ms_p99: float = 0.0
+    latency_ms: float = 0.0  # audio (features published) → generated frame on screen
+    shader_latency_ms: float = 0.0  # audio → screen through the shader uniforms only
+    late_frames: int = 0  # frame intervals longer than 2 display intervals
+    gen_dropped: int = 0
+    audio_overflows: int = 0
+    recorder_dropped: int = 0
+
+
+class _PngWriter:
+    """Encodes headless frames on its own thread so PNG compression never stalls the loop."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._q: queue.Queue[tuple[int, np.ndarray] | None] = queue.Queue()
+        self._t = threading.Thread(target=self._run, name="png-writer", daemon=True)
+        self._t.start()
+
+    def add(self, index: int, image: np.ndarray) -> None:
+        self._q.put((index, image))
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._t.join()
+
+    def _run(self) -> None:
+        from PIL import Image
+
+        while (item := self._q.get()) is not None:
+            i, img = item
+            Image.fromarray(img).save(self.out / f"frame_{i:05d}.png", compress_level=1)
+
+
+def app_params(app: LiveApp | None) -> list[tuple[Param, Any]]:
+    """The app's own parameters (group "app"); `app=None` gives inert callbacks (docs, address listings)."""
+
+    def call(name: str) -> Any:
+        return (lambda v: getattr(app, name)(v)) if app is not None else (lambda v: None)
+
+    return [
+        (Param("/vjgan/app/crossfade_ms", "float", "crossfade between generated frames (ms)", 0, 1000,
+               app.crossfade_ms if app else 0.0, "app"), call("set_crossfade")),
+        (Param("/vjgan/app/audio/file", "str", "switch the audio source to this file (looped)", group="app"),
+         call("switch_audio_file")),
+        (Param("/vjgan/app/audio/device", "str", "switch the audio source to this input device", group="app"),
+         call("switch_audio_device")),
+        (Param("/vjgan/app/route/add", "str", "add a mapping route: 'SOURCE -> TARGET'", group="app"),
+         call("add_route")),
+        (Param("/vjgan/app/route/remove", "int", "remove mapping route N", 0, 10_000, group="app"),
+         call("remove_route")),
+        (Param("/vjgan/app/latent/seeds", "str", "latent seeds, comma separated (12 = one per pitch class)",
+               group="app"), call("set_seeds")),
+        (Param("/vjgan/app/latent/save_prototype", "str",
+               "save the current latent as presets/prototypes/NAME.npy", group="app"), call("save_prototype")),
+        (Param("/vjgan/app/latent/encode_prototype", "str",
+               "VAE-GAN: 'NAME=PATH' encodes an image or a folder of images into presets/prototypes/NAME.npy",
+               group="app"), call("encode_prototype")),
+    ]
+
+
+def register_all(registry: ParamRegistry) -> None:
+    """Every parameter a default `vjgan live` registers, without opening audio devices or windows (OSC docs)."""
+    import moderngl
+
+    from vjgan.control.transport import register_transport
+    from vjgan.mapping.engine import MappingEngine
+    from vjgan.mapping.presets import load_preset
+    from vjgan.mapping.spec import Preset
+
+    try:
+        from vjgan.models.default import load_default_generator
+
+        generator = load_default_generator("cpu")
+    except (ImportError, UserError):
+        from vjgan.render.procedural import ProceduralGenerator
+
+        generator = ProceduralGenerator()
+    try:
+        MappingEngine(generator, load_preset(PRESETS_DIR / "default.toml"), registry)
+    except UserError:
+        MappingEngine(generator, Preset(name="empty"), registry)
+
+    class _Inert:
+        duration = None
+
+        def __getattr__(self, name: str) -> Any:
+            return lambda *a: None
+
+    register_transport(registry, _Inert(), None)
+    ctx = moderngl.create_standalone_context(backend="egl")
+    try:
+        PostFXChain(ctx, (16, 16)).register(registry, uniforms=False)
+    finally:
+        ctx.release()
+    registry.replace_group("app", app_params(None))
+
+
+class LiveApp:
+    def __init__(self, config: LiveConfig) -> None:
+        self.config = config
+        self.registry = ParamRegistry()
+        self.queue = ControlQueue(self.registry)
+        self.bus = FeatureBus()
+        self.stats = LiveStats()
+        self.messages: deque[str] = deque(maxlen=50)  # user-facing notes for the panel
+        self._running = False
+        self._seq = 0
+        self._seq_info: dict[int, tuple[float, float]] = {}  # params seq → (features wall, audio time)
+        self._frame_times: deque[float] = deque(maxlen=600)
+        self._stage_hist: dict[str, deque[float]] = {s: deque(maxlen=120) for s in STAGES}
+        self._last_tick = 0.0
+        self.frame_log: list[dict[str, float]] = []
+        self.window = None
+        self.panel = None
+        self.osc = None
+        self.osc_out = None
+        self.recorder = None
+        self.png = None
+        self.crossfade_ms = config.crossfade_ms
+        self.preset_path: Path | None = None
+        self.last_latent: np.ndarray | None = None
+        self._last_feature_frame = 0
+        self._panel_cost = 0.0  # seconds per panel frame (moving average)
+        self._last_params: FrameParams | None = None
+        self._stage_errors = 0
+        self._panel_last = 0.0
+
+        self.audio_file = config.audio
+        self.generator = self._load_generator(config.model, config.gen_device)
+        self.audio = self._make_audio(config.audio, config.device)
+        self.mapping = self._make_mapping(config.preset)
+        self.gen_thread = self._make_gen_thread()
+
+        if config.headless:
+            from vjgan.render.window import headless_context
+
+            self.ctx = headless_context()
+            self.screen = None
+        else:
+            from vjgan.render.window import OutputWindow
+
+            self.window = OutputWindow(config.size, config.monitor, "vjgan output")
+            self.ctx = self.window.ctx
+            self.screen = self.ctx.screen
+        size = self.window.framebuffer_size() if self.window else config.size
+        self.chain = PostFXChain(self.ctx, size, config.shaders_dir or SHADERS_DIR)
+        # uniforms are the mapping engine's targets (/vjgan/target/shader.*); the chain adds the on/off switches
+        self.chain.register(self.registry, uniforms=False)
+        self.uploader = FrameUploader(self.ctx)
+        self._register_app_params()
+        if config.out is not None:
+            config.out.mkdir(parents=True, exist_ok=True)
+            self.png = _PngWriter(config.out)
+        if config.record is not None:
+            self._start_recorder(config.record)
+        if not config.headless and config.panel:
+            self.open_panel()
+        self._register_transport()
+        if config.osc_port is not None:
+            self._start_osc(config.osc_host, config.osc_port)
+        if config.osc_out:
+            self._start_osc_out(config.osc_out)
+
+    # ---- building the stages ---------------------------------------------------------------------
+    def _load_generator(self, model: str | None, device: str) -> Any:
+        if model == "procedural":
+            from vjgan.render.procedural import ProceduralGenerator
+
+            return ProceduralGenerator().to(device)
+        if model in (None, "default"):
+            from vjgan.models.default import load_default_generator
+
+            return load_default_generator(device)
+        from vjgan.models.loaders import load_generator
+
+        return load_generator(model, device)
+
+    def _make_audio(self, audio_file: str | None, device: str | None) -> Any:
+        from vjgan.audio.engine import AudioEngine
+        from vjgan.audio.sources import make_source
+
+        dev: str | int | None = int(device) if isinstance(device, str) and device.isdigit() else device
+        source = make_source(audio_file, device=dev, loop=self.config.loop, play=True)
+        return AudioEngine(source, self.bus)
+
+    def _make_mapping(self, preset: str | None) -> Any:
+        from vjgan.mapping.engine import MappingEngine
+        from vjgan.mapping.presets import find_preset, load_preset
+        from vjgan.mapping.spec import Preset
+
+        if preset is None and not (PRESETS_DIR / "default.toml").is_file():
+            log.warning("no presets/default.toml: starting with an empty preset")
+            spec = Preset(name="empty")
+        else:
+            path = find_preset(preset or "default")
+            spec = load_preset(path)
+            self.preset_path = path
+        kwargs: dict[str, Any] = {}
+        if self.config.shaders_dir is not None:  # targets must name the effects this chain will run
+            from vjgan.render.effects import available_effects
+
+            kwargs["effects"] = available_effects(self.config.shaders_dir)
+        try:
+            engine = MappingEngine(self.generator, spec, self.registry, **kwargs)
+        except UserError as exc:
+            if preset is not None:
+                raise  # the user asked for this preset: tell them what is wrong with it
+            self.note(f"default preset does not fit this model, starting with an empty preset: {exc}")
+            engine = MappingEngine(self.generator, Preset(name="empty"), self.registry, **kwargs)
+        engine.start_loader(watch=True)  # hot reload of the preset file, background loads
+        return engine
+
+    def _make_gen_thread(self) -> Any:
+        from vjgan.models.runner import GeneratorThread
+
+        return GeneratorThread(self.generator, device=self.config.gen_device)
+
+    def _start_osc(self, host: str, port: int) -> None:
+        from vjgan.control.osc import OscServer
+
+        self.osc = OscServer(self.registry, self.queue, host=host, port=port)
+
+    def _start_osc_out(self, targets: list[tuple[str, int]]) -> None:
+        from vjgan.control.osc_out import OscOut
+
+        self.osc_out = OscOut(self.bus, targets)
+
+    def _register_transport(self) -> None:
+        from vjgan.control.transport import register_transport
+
+        source = getattr(self.audio, "source", None)
+        player = source if callable(getattr(source, "seek", None)) else None
+        register_transport(self.registry, player, None)
+
+    def _start_recorder(self, path: Path) -> None:
+        from vjgan.render.record import Recorder
+
+        audio = None
+        if self.audio_file:
+            from vjgan.audio.decode import load_audio
+
+            audio, sr = load_audio(self.audio_file, sample_rate=44100, mono=False)
+            self.recorder = Recorder(path, self.chain.size, self.config.fps, audio, sr)
+        else:
+            dev = self.config.device
+            self.recorder = Recorder(path, self.chain.size, self.config.fps,
+                                     live_device=int(dev) if dev and dev.isdigit() else dev)
+
+    def _register_app_params(self) -> None:
+        self.registry.replace_group("app", app_params(self))
+
+    # ---- actions (render thread, via the control queue) ------------------------------------------
+    def note(self, text: str) -> None:
+        log.info(text)
+        self.messages.append(f"{time.strftime('%H:%M:%S')} {text}")
+
+    def set_crossfade(self, ms: float) -> None:
+        self.crossfade_ms = float(ms)
+
+    def switch_audio_file(self, path: str) -> None:
+        self.switch_audio(str(path) or None, None)
+
+    def switch_audio_device(self, device: str) -> None:
+        self.switch_audio(None, str(device) or None)
+
+    def _edit_preset(self, edit: Any, what: str) -> None:
+        """Change the running preset's structure: snapshot, edit, recompile, swap (render thread)."""
+        snap = self.mapping.snapshot()
+        edit(snap)
+        try:
+            self.mapping.load(snap, crossfade_beats=0.0)
+        except UserError as exc:
+            raise ParamError(f"{what}: {exc}") from exc
+        self.note(what)
+
+    def add_route(self, text: str) -> None:
+        from vjgan.mapping.spec import RouteSpec
+
+        source, sep, target = (x.strip() for x in str(text).partition("->"))
+        if not sep or not source or not target:
+            raise ParamError(f"route must look like 'SOURCE -> TARGET', got {text!r}")
+        self._edit_preset(lambda p: p.routes.append(RouteSpec(source, target)), f"route {source} -> {target} added")
+
+    def remove_route(self, index: int) -> None:
+        n = len(getattr(getattr(self.mapping, "cur", None), "routes", []))
+        if not 0 <= index < n:
+            raise ParamError(f"route {index} does not exist ({n} routes)")
+        self._edit_preset(lambda p: p.routes.pop(index), f"route {index} removed")
+
+    def set_seeds(self, text: str) -> None:
+        from dataclasses import replace
+
+        try:
+            seeds = tuple(int(x) for x in str(text).replace(" ", "").split(",") if x)
+        except ValueError as exc:
+            raise ParamError(f"seeds must be integers separated by commas, got {text!r}") from exc
+        if not seeds:
+            raise ParamError("no seeds given")
+
+        def edit(p: Any) -> None:
+            p.latents = replace(p.latents, seeds=seeds, file=None)
+
+        self._edit_preset(edit, f"latent seeds {','.join(map(str, seeds))}")
+
+    def save_prototype(self, name: str) -> None:
+        import re
+
+        if not re.fullmatch(r"[\w.-]{1,64}", str(name)) or self.last_latent is None:
+            raise ParamError(f"prototype name must be letters, digits, '-', '_' or '.', got {name!r}")
+        folder = PRESETS_DIR / "prototypes"
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / f"{name}.npy", self.last_latent)
+        self.note(f"prototype saved: {folder / name}.npy (use it as a latent direction file in a preset)")
+
+    def encode_prototype(self, text: str) -> None:
+        """Encode images into a prototype latent on a worker thread (the loop never waits for it)."""
+        import re
+
+        name, sep, path_text = str(text).partition("=")
+        name, path = name.strip(), Path(path_text.strip()).expanduser()
+        if not sep or not re.fullmatch(r"[\w.-]{1,64}", name) or name.startswith("."):
+            raise ParamError(f"expected 'NAME=PATH' with a plain NAME, got {text!r}")
+        if not hasattr(self.generator, "encode_uint8"):
+            raise ParamError(f"{type(self.generator).__name__} has no image encoder (prototypes need a VAE-GAN)")
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) \
+            if path.is_dir() else [path]
+        if not files or not all(f.is_file() for f in files):
+            raise ParamError(f"no images at {path} (an image file or a folder of .png/.jpg)")
+        out = PRESETS_DIR / "prototypes" / f"{name}.npy"
+
+        def work() -> None:
+            from PIL import Image
+
+            from vjgan.models.prototypes import encode_images
+
+            try:
+                images = [np.array(Image.open(f).convert("RGB")) for f in files]  # writable for torch
+                latent = encode_images(self.generator, images).mean(axis=0)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                np.save(out, latent.astype(np.float32))
+                self.note(f"prototype {name}: {len(files)} images encoded into {out}")
+            except Exception as exc:  # noqa: BLE001 - report in the panel, the show goes on
+                self.note(f"prototype {name} not made: {exc}")
+
+        threading.Thread(target=work, name="encode-prototype", daemon=True).start()
+
+    def switch_audio(self, audio_file: str | None, device: str | None) -> None:
+        """Replace the audio source; on bad input the old one keeps running."""
+        try:
+            new = self._make_audio(audio_file, device)
+            new.start()
+        except UserError as exc:
+            self.note(f"audio source not changed: {exc}")
+            return
+        old, self.audio, self.audio_file = self.audio, new, audio_file
+        old.stop()
+        self._register_transport()
+        self.note(f"audio source: {audio_file or device or 'default input'}")
+
+    def open_panel(self) -> None:
+        from vjgan.control.panel import ControlPanel
+
+        try:
+            self.panel = ControlPanel(self, share=self.window.window if self.window else None)
+        except UserError as exc:
+            self.note(f"panel not opened: {exc}")
+        if self.window:
+            self.window.make_current()
+
+    # ---- the loop --------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.audio.start()
+        self.gen_thread.start()
+        for part in (self.osc, self.osc_out):
+            if part is not None:
+                part.start()
+        self._running = True
+        self._wait_first_frame()
+        self._last_tick = time.perf_counter()
+
+    def _wait_first_frame(self, timeout: float = 10.0) -> None:
+        """Start-up only: give the generator a moment so the show does not open on black frames."""
+        params = self.mapping.step(self.bus.latest)
+        self.gen_thread.submit(params.generator)
+        deadline = time.perf_counter() + timeout
+        while self.gen_thread.latest() is None and time.perf_counter() < deadline:
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._running = False
+        self.mapping.stop_loader()
+        for part in (self.osc, self.osc_out, self.gen_thread, self.audio):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception as exc:  # noqa: BLE001 - shutting down: report and continue
+                    log.warning("stopping %s: %s", type(part).__name__, exc)
+        if self.panel is not None:
+            self.panel.close()
+            self.panel = None
+        if self.png is not None:
+            self.png.close()
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.config.out is not None:
+            (self.config.out / "frames.json").write_text(json.dumps({"fps": self.config.fps,
+                                                                     "frames": self.frame_log}))
+        if self.window is not None:
+            self.window.close()
+
+    def run(self) -> int:
+        self.start()
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.config.frames, unit="frame", desc="live", disable=not self.config.frames)
+            while self._running:
+                if self.config.frames is not None and self.stats.frames >= self.config.frames:
+                    break
+                if self.window is not None and self.window.should_close():
+                    break
+                self.step()
+                bar.update(1)
+                self._pace()
+            bar.close()
+        finally:
+            self.stop()
+        return 0
+
+    def _pace(self) -> None:
+        """Hold the display rate (Xvfb and headless have no vsync; with vsync this rarely sleeps)."""
+        interval = 1.0 / self.config.fps
+        target = self._last_tick + interval
+        delay = target - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        now = time.perf_counter()
+        dt = now - self._last_tick
+        self._last_tick = now if dt > 2 * interval else target  # resync after a stall, else no drift
+        self._frame_times.append(dt * 1000.0)
+        if dt > 2 * interval:
+            self.stats.late_frames += 1
+
+    def step(self) -> None:
+        """One displayed frame."""
+        if self.window is not None:
+            self.window.make_current()  # the panel draws in its own context
+        t0 = time.perf_counter()
+        self.queue.drain(t0)
+        features = self._frame_features()
+        try:
+            params: FrameParams = self.mapping.step(features, t0)
+            self._last_params = params
+        except Exception as exc:  # a mapping bug must not end the show: keep the last good params
+            if self._last_params is None:
+                raise
+            params = self._last_params
+            self._stage_errors += 1
+            if self._stage_errors in (1, 10, 100) or self._stage_errors % 1000 == 0:
+                log.exception("mapping step failed (%d times), showing the last good params: %s",
+                              self._stage_errors, exc)
+        if not params.generator.seq:
+            self._seq += 1
+            params.generator.seq = self._seq
+        self._seq_info[params.generator.seq] = (features.wall, features.time)
+        if len(self._seq_info) > 512:
+            for k in sorted(self._seq_info)[:256]:
+                del self._seq_info[k]
+        self.gen_thread.submit(params.generator, features.time)
+        self.last_latent = params.generator.latent
+        t1 = time.perf_counter()
+
+        frame = self.gen_thread.latest()
+        uploaded = False
+        if frame is not None:
+            uploaded = self.uploader.upload(frame)
+        t2 = time.perf_counter()
+
+        self.chain.poll()
+        self.chain.set_uniforms(params.shader)
+        current = self.uploader.current
+        out_size = self.window.framebuffer_size() if self.window else self.config.size
+        if out_size[0] > 0 and out_size[1] > 0:
+            self.chain.resize(out_size)
+        inputs = FrameInputs(time=features.time, onset=features.onset, beat_phase=features.beat_phase,
+                             rms=features.rms)
+        if current is not None:
+            mix = 1.0
+            if self.crossfade_ms > 0 and self.uploader.previous is not None:
+                mix = min(1.0, (t2 - self.uploader.frame_wall) * 1000.0 / self.crossfade_ms)
+            prev = self.uploader.previous if mix < 1.0 else None
+            if prev is not None:
+                self.chain.render(prev, current, mix, inputs)
+            else:
+                self.chain.render(current, None, 1.0, inputs)
+        t3 = time.perf_counter()
+
+        image = None
+        if self.png is not None or self.recorder is not None:
+            image = self.chain.read()
+        if self.window is not None and self.screen is not None:
+            self.chain.present(self.screen, (0, 0, *out_size))
+            self.window.swap()
+        t4 = time.perf_counter()
+        if self.png is not None and image is not None:
+            self.png.add(self.stats.frames, image)
+        if self.recorder is not None and image is not None:
+            self.recorder.add(image, features.time, t4)
+            self.stats.recorder_dropped = self.recorder.stats.dropped
+
+        t5 = time.perf_counter()
+        if self.panel is not None and self.panel.wants_close():
+            self.panel.close()
+            self.panel = None
+            self.note("panel closed; the output keeps running")
+        if self.panel is not None and self._panel_due(t5):
+            drawn = self.panel.frames
+            if not self.panel.draw():
+                self.panel.close()
+                self.panel = None
+                self.note("panel closed; the output keeps running")
+            if self.window is not None:
+                self.window.make_current()
+            if self.panel is not None and self.panel.frames != drawn:
+                cost = time.perf_counter() - t5
+                self._panel_last = t5
+                self._panel_cost = 0.8 * self._panel_cost + 0.2 * cost if self._panel_cost else cost
+                self._stage_hist["panel"].append(cost * 1000)
+        if self.window is not None:
+            import glfw
+
+            glfw.poll_events()
+        self._account(features, frame, uploaded, (t0, t1, t2, t3, t4))
+
+    def _panel_due(self, now: float) -> bool:
+        """Draw the panel in the slack before the next display tick; force it only when it is 0.25 s stale.
+
+        On software GL a panel frame costs more than a display interval, so drawing it right after a
+        swap would make the next output frame late; in the slack it costs nothing visible.
+        """
+        slack = self._last_tick + 1.0 / self.config.fps - now
+        return slack > self._panel_cost or now - self._panel_last > 0.25 or self._panel_cost == 0.0
+
+    def _frame_features(self) -> Features:
+        """The newest Features, with the peaks and events of every analysis frame since the last render.
+
+        Analysis runs at 100 fps and onsets last one or two hops; sampling only the newest snapshot at
+        30-60 fps would miss most of them, so transients are max-held and events or-ed across the gap.
+        """
+        latest = self.bus.latest
+        gap = latest.frame - self._last_feature_frame
+        self._last_feature_frame = latest.frame
+        if gap <= 1:
+            return latest
+        recent = [f for f in self.bus.history(min(gap, 50)) if f.frame > latest.frame - gap]
+        if not recent:
+            return latest
+        peaks = {k: max(getattr(f, k) for f in recent) for k in _PEAK_FIELDS}
+        events = {k: any(getattr(f, k) for f in recent) for k in _EVENT_FIELDS}
+        return replace(latest, **peaks, **events)
+
+    def _account(self, features: Features, frame: Any, uploaded: bool, ts: tuple[float, ...]) -> None:
+        t0, t1, t2, t3, t4 = ts
+        s = self.stats
+        s.frames += 1
+        astats = getattr(self.audio, "stats", None)
+        gstats = getattr(self.gen_thread, "stats", None)
+        hist = self._stage_hist
+        hist["audio"].append(float(getattr(astats, "analysis_ms_p50", 0.0) or 0.0))
+        hist["mapping"].append((t1 - t0) * 1000)
+        if frame is not None:
+            hist["generator"].append(float(frame.gen_ms))
+        if uploaded:
+            hist["upload"].append((t2 - t1) * 1000)
+        hist["render"].append((t3 - t2) * 1000)
+        hist["display"].append((t4 - t3) * 1000)
+        for k, v in hist.items():
+            if v:
+                s.stage_ms[k] = float(np.median(v))
+        if frame is not None and frame.seq in self._seq_info:
+            wall, _ = self._seq_info[frame.seq]
+            if wall > 0:
+                s.latency_ms = (t4 - wall) * 1000
+        if features.wall > 0:
+            s.shader_latency_ms = (t4 - features.wall) * 1000
+        if gstats is not None:
+            s.gen_fps = float(getattr(gstats, "fps", 0.0))
+            s.gen_dropped = int(getattr(gstats, "dropped", 0))
+            s.gen_ms = float(getattr(gstats, "gen_ms_p50", 0.0))
+        s.audio_overflows = int(getattr(astats, "overflows", 0) or 0)
+        if len(self._frame_times) > 1:
+            ft = np.asarray(self._frame_times)
+            s.frame_ms_p50 = float(np.percentile(ft, 50))
+            s.frame_ms_p99 = float(np.percentile(ft, 99))
+            s.render_fps = 1000.0 / max(s.frame_ms_p50, 1e-3)
+        if self.config.out is not None:
+            seq_wall, seq_time = self._seq_info.get(frame.seq, (0.0, 0.0)) if frame is not None else (0.0, 0.0)
+            self.frame_log.append({
+                "index": s.frames - 1, "wall": t4, "audio_time": features.time, "onset": features.onset,
+                "rms": features.rms, "gen_seq": frame.seq if frame is not None else -1,
+                "gen_audio_time": seq_time, "latency_ms": s.latency_ms,
+            })
