@@ -222,33 +222,10 @@ def analyze_track(
 
 def load_mono(path: str | Path) -> np.ndarray:
     """Mono float32 at 44.1 kHz; UserError on unreadable or unsupported files."""
-    try:
-        from vjgan.audio.decode import load_audio  # the audio stage's decoder, once it exists
-    except ImportError:
-        load_audio = _load_audio_fallback
+    from vjgan.audio.decode import load_audio
+
     samples, _ = load_audio(path, sample_rate=SAMPLE_RATE, mono=True)
     return np.ascontiguousarray(np.asarray(samples, dtype=np.float32).reshape(len(samples), -1).mean(axis=1))
-
-
-def _load_audio_fallback(path: str | Path, sample_rate: int = SAMPLE_RATE, mono: bool = False):
-    """soundfile decode + polyphase resampling (used only until vjgan.audio.decode exists)."""
-    import soundfile as sf
-    from scipy.signal import resample_poly
-
-    if not Path(path).is_file():
-        raise UserError(f"audio file not found: {path}")
-    try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:  # soundfile raises several types for bad files
-        raise UserError(f"cannot decode audio file {path}: {exc}. Use WAV, FLAC, OGG or MP3.") from exc
-    if len(data) == 0:
-        raise UserError(f"audio file {path} has no samples")
-    if sr != sample_rate:
-        g = np.gcd(int(sr), sample_rate)
-        data = resample_poly(data, sample_rate // g, int(sr) // g, axis=0).astype(np.float32)
-    if mono:
-        data = data.mean(axis=1, keepdims=True)
-    return data, sample_rate
 
 
 def analyze_samples(mono: np.ndarray, n_sections: int | None = None, progress: bool = True) -> TrackAnalysis:

@@ -8,23 +8,27 @@ once. Nothing depends on timing or thread scheduling, so the same seed gives the
 
 from __future__ import annotations
 
-import importlib
 import logging
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
+from vjgan.audio.decode import load_audio
 from vjgan.audio.features import Features
 from vjgan.audio.trackanalysis import SAMPLE_RATE, TrackAnalysis, analyze_track
+from vjgan.control.registry import ParamRegistry
 from vjgan.errors import UserError
+from vjgan.mapping.engine import MappingEngine
 from vjgan.mapping.frame import GeneratorParams
+from vjgan.mapping.presets import find_preset, load_preset
 from vjgan.models.base import GeneratedFrame, Generator
-from vjgan.paths import PRESETS_DIR
+from vjgan.models.default import load_default_generator
+from vjgan.models.loaders import load_generator as load_checkpoint
+from vjgan.models.runner import GeneratorThread
 from vjgan.render.video_writer import VideoWriter, check_output_path
 
 log = logging.getLogger(__name__)
@@ -58,29 +62,9 @@ class RenderResult:
     stage_ms: dict[str, float]  # median ms per frame: mapping, generator, postfx (upload+GL+readback), encode
 
 
-def _optional(module: str, name: str) -> Any:
-    """A stage's entry point, or None while that stage is not in this checkout."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-    except AttributeError:
-        return None
-
-
 def preset_path(preset: str | None) -> Path:
     """Resolve --preset exactly like the live app: a path, or a name in presets/ (default: "default")."""
-    find = _optional("vjgan.mapping.presets", "find_preset")
-    if find is not None:
-        return find(preset or "default")
-    path = Path(preset) if preset else PRESETS_DIR / "default.toml"
-    if not path.is_file() and preset and (PRESETS_DIR / f"{preset}.toml").is_file():
-        path = PRESETS_DIR / f"{preset}.toml"
-    if not path.is_file():
-        raise UserError(f"preset {preset or 'default'!r} not found (a file, or a name in {PRESETS_DIR})")
-    return path
+    return find_preset(preset or "default")
 
 
 def load_generator(model: str | None, device: str) -> Generator:
@@ -89,17 +73,8 @@ def load_generator(model: str | None, device: str) -> Generator:
 
         return ProceduralGenerator().to(device)
     if model in (None, "default"):
-        load_default = _optional("vjgan.models.default", "load_default_generator")
-        if load_default is None:
-            from vjgan.render.procedural import ProceduralGenerator
-
-            log.warning("the embedded default model is not installed: rendering with --model procedural")
-            return ProceduralGenerator().to(device)
-        return load_default(device)
-    load = _optional("vjgan.models.loaders", "load_generator")
-    if load is None:
-        raise UserError(f"cannot load {model}: checkpoint loading is not installed in this checkout")
-    return load(model, device)
+        return load_default_generator(device)
+    return load_checkpoint(model, device)
 
 
 def seed_everything(seed: int) -> None:
@@ -113,7 +88,12 @@ class FramePipeline:
     """Features at audio time t → final RGB frame, through the live stages (synchronously)."""
 
     def __init__(
-        self, generator: Generator, mapping: Any, registry: Any, size: tuple[int, int], device: str = "cpu"
+        self,
+        generator: Generator,
+        mapping: MappingEngine,
+        registry: ParamRegistry,
+        size: tuple[int, int],
+        device: str = "cpu",
     ) -> None:
         from vjgan.render.postfx import PostFXChain
         from vjgan.render.upload import FrameUploader
@@ -127,29 +107,14 @@ class FramePipeline:
         self.registry = registry
         self.chain.register(self.registry)
         self.uploader = FrameUploader(self.ctx)
-        runner_cls = _optional("vjgan.models.runner", "GeneratorThread")
         # The live generator thread's own per-frame code (bends, noise, rewrite, ψ), run synchronously:
         # the thread is never started, so every frame is generated, none dropped, in order.
-        self._runner = runner_cls(self.generator, device=device) if runner_cls is not None else None
+        self._runner = GeneratorThread(self.generator, device=device)
         self._seq = 0
         self.stage_ms: dict[str, list[float]] = {"mapping": [], "generator": [], "postfx": []}
 
-    @torch.no_grad()
     def generate(self, params: GeneratorParams, t: float) -> GeneratedFrame:
-        if self._runner is not None:
-            self._runner._frame(params, t)  # raises UserError on bad params (e.g. latent shape)
-            frame = self._runner.latest()
-            assert frame is not None
-            return frame
-        # only while the models stage is missing: plain synthesis with truncation
-        ws = torch.from_numpy(np.asarray(params.latent, np.float32))[None].to(self.device)
-        if params.truncation != 1.0:
-            avg = self.generator.w_avg.to(ws)
-            ws = avg + params.truncation * (ws - avg)
-        img = self.generator.synthesis(ws)[0]
-        rgb = ((img.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0)
-        rgba = torch.cat([rgb, torch.full_like(rgb[..., :1], 255)], dim=2).contiguous()
-        return GeneratedFrame(rgba, params.seq, t, 0.0, 0.0)
+        return self._runner.render(params, t)  # raises UserError on bad params (e.g. latent shape)
 
     def frame(self, features: Features) -> np.ndarray:
         from vjgan.render.postfx import FrameInputs
@@ -177,31 +142,14 @@ class FramePipeline:
         self.ctx.release()
 
 
-def mapping_installed() -> bool:
-    return _optional("vjgan.mapping.engine", "MappingEngine") is not None and (
-        _optional("vjgan.mapping.presets", "load_preset") is not None
-    )
-
-
-def make_mapping(generator: Generator, preset: str | None) -> tuple[Any, Any]:
-    """The live MappingEngine with the preset; the fallback mapping only while that stage is missing."""
-    from vjgan.control.registry import ParamRegistry
-
-    engine_cls = _optional("vjgan.mapping.engine", "MappingEngine")
-    load_preset = _optional("vjgan.mapping.presets", "load_preset")
+def make_mapping(generator: Generator, preset: str | None) -> tuple[MappingEngine, ParamRegistry]:
+    """The live MappingEngine with the preset, and the registry its controls live in."""
     registry = ParamRegistry()
-    if engine_cls is None or load_preset is None:
-        if preset is not None:
-            raise UserError("presets need the mapping stage, which is not installed in this checkout")
-        from vjgan.app.fallbacks import FallbackMapping
-
-        mapping = FallbackMapping(generator, registry)
-    else:
-        mapping = engine_cls(generator, load_preset(preset_path(preset)), registry)
-    return mapping, registry
+    # watch=False: no hot reload while rendering, so a file saved mid-render cannot change the video
+    return MappingEngine(generator, load_preset(preset_path(preset)), registry, watch=False), registry
 
 
-def _reseed_latents(registry: Any, seed: int) -> None:
+def _reseed_latents(registry: ParamRegistry, seed: int) -> None:
     """--seed picks the latent set through the same control the panel and OSC use."""
     address = "/vjgan/latent/reseed"
     if registry.get(address) is None:
@@ -213,9 +161,6 @@ def _reseed_latents(registry: Any, seed: int) -> None:
 
 def load_stereo(path: Path) -> np.ndarray:
     """The audio to mux, float32 (n, 2) at the analysis rate."""
-    from vjgan.audio.trackanalysis import _load_audio_fallback
-
-    load_audio = _optional("vjgan.audio.decode", "load_audio") or _load_audio_fallback
     data, _ = load_audio(path, sample_rate=SAMPLE_RATE, mono=False)
     data = np.asarray(data, dtype=np.float32).reshape(len(data), -1)
     return data if data.shape[1] >= 2 else np.repeat(data, 2, axis=1)
@@ -232,10 +177,7 @@ def render_video(cfg: RenderConfig, analysis: TrackAnalysis | None = None) -> Re
         raise UserError(f"--size {w}x{h}: width and height must be even and at least 16")
     if not 1 <= cfg.fps <= 240:
         raise UserError(f"--fps {cfg.fps}: must be between 1 and 240")
-    if mapping_installed():
-        preset_path(cfg.preset)  # an unknown preset fails before minutes of analysis
-    elif cfg.preset is not None:
-        raise UserError("presets need the mapping stage, which is not installed in this checkout")
+    preset_path(cfg.preset)  # an unknown preset fails before minutes of analysis
     audio = load_stereo(Path(cfg.audio))
     total = len(audio) / SAMPLE_RATE
     start = float(cfg.start)
