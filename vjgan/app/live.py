@@ -57,6 +57,12 @@ class LiveConfig:
     gen_device: str = "cpu"
     loop: bool = True
     shaders_dir: Path | None = None  # default: the repo's shaders/ (VJGAN_SHADERS overrides)
+    # looped file: beats/downbeats/sections from its cached whole-track analysis. None = when cached,
+    # True = also analyse in the background when not cached, False = always the live analyzer
+    rehearsal: bool | None = None
+    analyze: bool = False  # analyse the file (cached, progress bar) before the show starts
+    video: str | None = None  # VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, file, black)
+    video_mix: float = 1.0  # 1 = the encoded frame's latent replaces the mapped latent, 0 = mapping only
 
 
 @dataclass
@@ -113,6 +119,13 @@ def app_params(app: LiveApp | None) -> list[tuple[Param, Any]]:
          call("switch_audio_file")),
         (Param("/vjgan/app/audio/device", "str", "switch the audio source to this input device", group="app"),
          call("switch_audio_device")),
+        (Param("/vjgan/app/tempo/auto", "trigger", "drop a tapped/nudged tempo: follow the audio again",
+               group="app"), call("auto_tempo")),
+        (Param("/vjgan/app/video/source", "str",
+               "VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, a file, black)",
+               group="app"), call("select_video")),
+        (Param("/vjgan/app/video/mix", "float", "VAE-GAN: 1 = the video's latent, 0 = the mapped latent", 0, 1,
+               app.video_mix if app else 1.0, "app"), call("set_video_mix")),
         (Param("/vjgan/app/route/add", "str", "add a mapping route: 'SOURCE -> TARGET'", group="app"),
          call("add_route")),
         (Param("/vjgan/app/route/remove", "int", "remove mapping route N", 0, 10_000, group="app"),
@@ -155,7 +168,7 @@ def register_all(registry: ParamRegistry) -> None:
         def __getattr__(self, name: str) -> Any:
             return lambda *a: None
 
-    register_transport(registry, _Inert(), None)
+    register_transport(registry, _Inert(), _Inert())
     ctx = moderngl.create_standalone_context(backend="egl")
     try:
         PostFXChain(ctx, (16, 16)).register(registry, uniforms=False)
@@ -196,8 +209,17 @@ class LiveApp:
 
         self.audio_file = config.audio
         self.generator = self._load_generator(config.model, config.gen_device)
+        self.video = None  # VideoInput
+        self.video_encoder = None  # FrameEncoderThread
+        self.video_mix = min(max(float(config.video_mix), 0.0), 1.0)
+        self.video_used: Any = None  # the EncodedFrame the newest params were made from
+        if config.video is not None:
+            self._start_video(config.video)
         self.audio = self._make_audio(config.audio, config.device)
+        self.rehearsal = self._make_rehearsal()
+        self.features: Features | None = None  # what the newest frame was mapped from
         self.mapping = self._make_mapping(config.preset)
+        self.learn = self._make_learn()
         self.gen_thread = self._make_gen_thread()
 
         if config.headless:
@@ -252,6 +274,65 @@ class LiveApp:
         source = make_source(audio_file, device=dev, loop=self.config.loop, play=True)
         return AudioEngine(source, self.bus)
 
+    def _start_video(self, spec: str) -> None:
+        """Camera/file → encoder thread → latents. A source that cannot be opened is a note, not an end."""
+        if not hasattr(self.generator, "encode_uint8"):
+            raise UserError(f"--video {spec}: the model ({type(self.generator).__name__}) has no image encoder; "
+                            "re-rendering video needs a VAE-GAN (vjgan train, then --model PATH)")
+        from vjgan.video.encoder import FrameEncoderThread
+        from vjgan.video.source import VideoInput
+
+        self.video = VideoInput()
+        self.video_encoder = FrameEncoderThread(self.video, self.generator)
+        self.select_video(spec)
+
+    def select_video(self, spec: str) -> None:
+        if self.video is None:
+            raise ParamError("no video input: start with --video SPEC and a VAE-GAN model")
+        if self.video.select(str(spec)):
+            self.note(f"video: re-rendering {spec}")
+        else:
+            self.note(f"video: {self.video.last_error}; the show goes on with the mapped latents")
+
+    def set_video_mix(self, mix: float) -> None:
+        self.video_mix = float(mix)
+
+    def _video_latent(self, latent: np.ndarray) -> np.ndarray:
+        """The mapped latent with the newest encoded video frame mixed in (replaced at mix 1)."""
+        enc = self.video_encoder.latest() if self.video_encoder is not None else None
+        # a failed selection falls back to black: keep the mapped latents rather than re-render black
+        if enc is None or self.video is None or (self.video.spec == "black" and self.config.video != "black"):
+            self.video_used = None
+            return latent
+        self.video_used = enc
+        mix = self.video_mix
+        return enc.latent if mix >= 1.0 else (mix * enc.latent + (1.0 - mix) * latent).astype(np.float32)
+
+    def _player(self) -> Any:
+        """The file player when a file is playing (it has a transport), else None (live input, silence)."""
+        source = getattr(self.audio, "source", None)
+        return source if callable(getattr(source, "seek", None)) else None
+
+    def _make_rehearsal(self) -> Any:
+        """Rehearsal with a looped file: features from its whole-track analysis when there is one."""
+        player = self._player()
+        if player is None or self.config.rehearsal is False:
+            return None
+        from vjgan.audio.trackanalysis import RehearsalFeed, analyze_track
+
+        path = getattr(player, "path", None) or self.audio_file
+        if self.config.analyze:
+            analyze_track(path, progress=True)  # cached: the feed below finds it
+        feed = RehearsalFeed(path, analyze_if_missing=bool(self.config.rehearsal))
+        if feed.ready:
+            self.note(f"rehearsal: beats, bars and sections of {Path(path).name} from its cached analysis")
+        elif self.config.rehearsal:
+            self.note(f"rehearsal: analysing {Path(path).name} in the background; live analysis until then")
+        else:
+            self.note(f"no cached analysis of {Path(path).name}: live analysis (vjgan live --analyze, or "
+                      "vjgan render FILE --analyze-only, prepares one for rehearsal)")
+        return feed
+
     def _make_mapping(self, preset: str | None) -> Any:
         from vjgan.mapping.engine import MappingEngine
         from vjgan.mapping.presets import find_preset, load_preset
@@ -279,6 +360,23 @@ class LiveApp:
         engine.start_loader(watch=True)  # hot reload of the preset file, background loads
         return engine
 
+    def _make_learn(self) -> Any:
+        """OSC learn bindings live in presets (table [osc]): saved with the live state, replaced on load."""
+        from vjgan.control.learn import OscLearn
+
+        learn = OscLearn(self.registry)
+
+        def activate(preset: Any) -> None:
+            learn.load_dict(preset.extra.get("osc", {}), where=f"preset {preset.name!r} [osc]")
+
+        self.mapping.extra_providers["osc"] = learn.to_dict
+        self.mapping.on_activate.append(activate)
+        try:
+            activate(self.mapping.preset)  # the start-up preset was compiled before this listener existed
+        except UserError as exc:
+            self.note(f"OSC bindings not loaded: {exc}")
+        return learn
+
     def _make_gen_thread(self) -> Any:
         from vjgan.models.runner import GeneratorThread
 
@@ -287,7 +385,7 @@ class LiveApp:
     def _start_osc(self, host: str, port: int) -> None:
         from vjgan.control.osc import OscServer
 
-        self.osc = OscServer(self.registry, self.queue, host=host, port=port)
+        self.osc = OscServer(self.registry, self.queue, host=host, port=port, learn=self.learn)
 
     def _start_osc_out(self, targets: list[tuple[str, int]]) -> None:
         from vjgan.control.osc_out import OscOut
@@ -297,9 +395,9 @@ class LiveApp:
     def _register_transport(self) -> None:
         from vjgan.control.transport import register_transport
 
-        source = getattr(self.audio, "source", None)
-        player = source if callable(getattr(source, "seek", None)) else None
-        register_transport(self.registry, player, None)
+        player = self._player()
+        tempo = self.audio if callable(getattr(self.audio, "tap", None)) else None  # AudioEngine: tap/nudge
+        register_transport(self.registry, player, tempo)
 
     def _start_recorder(self, path: Path) -> None:
         from vjgan.render.record import Recorder
@@ -325,6 +423,11 @@ class LiveApp:
 
     def set_crossfade(self, ms: float) -> None:
         self.crossfade_ms = float(ms)
+
+    def auto_tempo(self, _value: Any = None) -> None:
+        if callable(getattr(self.audio, "auto_tempo", None)):
+            self.audio.auto_tempo()
+            self.note("tempo: following the audio again")
 
     def switch_audio_file(self, path: str) -> None:
         self.switch_audio(str(path) or None, None)
@@ -423,6 +526,7 @@ class LiveApp:
             return
         old, self.audio, self.audio_file = self.audio, new, audio_file
         old.stop()
+        self.rehearsal = self._make_rehearsal()
         self._register_transport()
         self.note(f"audio source: {audio_file or device or 'default input'}")
 
@@ -440,6 +544,8 @@ class LiveApp:
     def start(self) -> None:
         self.audio.start()
         self.gen_thread.start()
+        if self.video_encoder is not None:
+            self.video_encoder.start()
         for part in (self.osc, self.osc_out):
             if part is not None:
                 part.start()
@@ -458,7 +564,7 @@ class LiveApp:
     def stop(self) -> None:
         self._running = False
         self.mapping.stop_loader()
-        for part in (self.osc, self.osc_out, self.gen_thread, self.audio):
+        for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio):
             if part is not None:
                 try:
                     part.stop()
@@ -517,6 +623,7 @@ class LiveApp:
         t0 = time.perf_counter()
         self.queue.drain(t0)
         features = self._frame_features()
+        self.features = features
         try:
             params: FrameParams = self.mapping.step(features, t0)
             self._last_params = params
@@ -528,6 +635,9 @@ class LiveApp:
             if self._stage_errors in (1, 10, 100) or self._stage_errors % 1000 == 0:
                 log.exception("mapping step failed (%d times), showing the last good params: %s",
                               self._stage_errors, exc)
+        if self.video_encoder is not None:  # on a copy: _last_params stays the mapping's own output
+            gen = replace(params.generator, latent=self._video_latent(params.generator.latent))
+            params = replace(params, generator=gen)
         if not params.generator.seq:
             self._seq += 1
             params.generator.seq = self._seq
@@ -616,6 +726,17 @@ class LiveApp:
         Analysis runs at 100 fps and onsets last one or two hops; sampling only the newest snapshot at
         30-60 fps would miss most of them, so transients are max-held and events or-ed across the gap.
         """
+        live = self._live_features()
+        feed = self.rehearsal
+        player = self._player()
+        if feed is None or player is None or not feed.ready:
+            return live
+        # what the audience hears now: the player renders `device_latency` ahead of the speakers
+        position = player.file_position - float(getattr(player, "device_latency", 0.0))
+        duration = float(getattr(player, "duration", 0.0) or 0.0)
+        return feed.features(position % duration if duration > 0 else max(position, 0.0), fallback=live)
+
+    def _live_features(self) -> Features:
         latest = self.bus.latest
         gap = latest.frame - self._last_feature_frame
         self._last_feature_frame = latest.frame

@@ -50,6 +50,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shaders", type=Path, metavar="DIR", help="post-FX shader folder (default: shaders/)")
     parser.add_argument("--osc-out", action="append", default=[], type=_host_port, metavar="HOST:PORT",
                         help="stream the audio features as OSC to HOST:PORT (repeatable)")
+    rehearse = parser.add_mutually_exclusive_group()
+    rehearse.add_argument("--rehearsal", dest="rehearsal", action="store_true", default=None,
+                          help="looped file: beats, bars and sections from its whole-track analysis "
+                               "(analysed in the background if not cached; default: used when cached)")
+    rehearse.add_argument("--no-rehearsal", dest="rehearsal", action="store_false",
+                          help="always use the live analyzer, even when a cached analysis exists")
+    parser.add_argument("--analyze", action="store_true",
+                        help="analyse the --audio file (cached, with a progress bar) before the show starts")
+    parser.add_argument("--video", metavar="SPEC",
+                        help="VAE-GAN models: re-render a video source: camera, camera:N, /dev/videoN, a file, black")
+    parser.add_argument("--video-mix", type=float, default=1.0, metavar="X",
+                        help="1 = the video frame's latent replaces the mapped one (default), 0 = mapping only")
     parser.add_argument("--gen-device", default="cpu", help="torch device for the generator (cpu, cuda)")
 
 
@@ -70,6 +82,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--frames must be at least 1")
     if args.shaders is not None and not args.shaders.is_dir():
         raise UserError(f"--shaders {args.shaders}: no such folder")
+    if args.analyze and audio is None:
+        raise UserError("--analyze needs a file to analyse: pass --audio FILE (or --demo)")
+    if args.analyze and args.rehearsal is False:
+        raise UserError("--analyze prepares rehearsal mode; it makes no sense with --no-rehearsal")
+    if not 0.0 <= args.video_mix <= 1.0:
+        raise UserError(f"--video-mix must be between 0 and 1 (got {args.video_mix})")
     if args.fps <= 0:
         raise UserError("--fps must be positive")
     config = LiveConfig(
@@ -77,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         frames=args.frames, out=args.out, size=args.size, monitor=args.monitor, fps=args.fps,
         panel=not args.no_panel, osc_port=args.osc_port, osc_host=args.osc_host, record=args.record,
         crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
-        osc_out=args.osc_out,
+        osc_out=args.osc_out, rehearsal=args.rehearsal, analyze=args.analyze,
+        video=args.video, video_mix=args.video_mix,
     )
     return LiveApp(config).run()

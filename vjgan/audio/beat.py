@@ -74,6 +74,34 @@ class BeatTracker:
         self._accent = np.zeros(beats_per_bar)
         self._accent_max = 0.0
         self._downbeat = 0
+        self.manual = False  # tempo set by tap/nudge: held until release_tempo()
+
+    # ---------------------------------------------------------------------------------------------
+    def set_tempo(self, bpm: float, beat_frames_ago: float | None = None) -> None:
+        """Hold this tempo (tap tempo, nudge): the estimator stops replacing it until `release_tempo()`.
+
+        A VJ taps when the analysis has the wrong tempo (often the wrong octave), so the tap must win
+        over the estimator, not be voted out a second later. `beat_frames_ago`: a beat happened that
+        many frames before the newest one (the last tap), which also resets the phase.
+        """
+        lo, hi = self.fps * 60.0 / self._lags[-1], self.fps * 60.0 / self._lags[0]
+        bpm = min(max(float(bpm), lo), hi)
+        self.period = self.fps * 60.0 / bpm
+        self.manual = True
+        self._pending, self._pending_count = None, 0
+        if beat_frames_ago is not None:
+            self._next = self._t - float(beat_frames_ago) + self.period
+            while self._next - self.lead < self._t:
+                self._next += self.period
+
+    def nudge_tempo(self, delta_bpm: float) -> None:
+        """Shift the current tempo (120 BPM before any estimate) by `delta_bpm` and hold it."""
+        bpm = 120.0 if self.period is None else self.fps * 60.0 / self.period
+        self.set_tempo(bpm + float(delta_bpm))
+
+    def release_tempo(self) -> None:
+        """Back to the estimated tempo (it takes over at its next update)."""
+        self.manual = False
 
     # ---------------------------------------------------------------------------------------------
     def _window(self, n: int, ring: np.ndarray | None = None) -> np.ndarray:
@@ -125,6 +153,8 @@ class BeatTracker:
         return lag
 
     def _update_tempo(self) -> None:
+        if self.manual:
+            return
         est = self._estimate_period()
         if est is None:
             return
@@ -185,7 +215,10 @@ class BeatTracker:
         period = self.period
         if period is None:
             return BeatState(120.0, 0.0, 0.0, False, False, 0, False)
-        last = self._last_beat()
+        if self.manual and not np.any(self._window(int(period * 7) + 2, self._phase_ring) > 0):
+            last = self._next - period if self._next is not None else float(t)  # silence: free-run the tap
+        else:
+            last = self._last_beat()
         if self._next is None:
             self._next = last + period
             while self._next - self.lead < t:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
 from collections import deque
@@ -31,6 +32,19 @@ class AudioStats:
     source: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class TempoCommand:
+    """Render thread → analysis thread: the beat tracker belongs to the analysis thread alone."""
+
+    kind: str  # "set" (bpm, beat at wall time `when`), "nudge" (bpm = delta), "auto" (release)
+    bpm: float = 0.0
+    when: float | None = None  # time.perf_counter() of the last tap
+
+
+TAP_RESET_S = 2.0  # a pause longer than this between taps starts a new tap sequence
+TAP_KEEP = 8  # taps averaged (median interval)
+
+
 class AudioEngine:
     """Owns the analysis thread for one source. start()/stop(); `stats` is a snapshot."""
 
@@ -54,6 +68,48 @@ class AudioEngine:
         self._hops = 0
         self._skipped = 0
         self.error: BaseException | None = None
+        self._tempo_cmds: queue.SimpleQueue[TempoCommand] = queue.SimpleQueue()
+        self._taps: deque[float] = deque(maxlen=TAP_KEEP)
+
+    # ---- tap tempo / nudge (any thread; applied by the analysis thread before its next hop) ---------
+    def tap(self, when: float | None = None) -> float | None:
+        """One tap per beat. From the second tap on, the median tap interval becomes the held tempo and
+        the last tap a beat. Returns the tapped BPM (None for the first tap of a sequence)."""
+        now = time.perf_counter() if when is None else float(when)
+        if self._taps and not 0 < now - self._taps[-1] <= TAP_RESET_S:
+            self._taps.clear()
+        self._taps.append(now)
+        if len(self._taps) < 2:
+            return None
+        bpm = 60.0 / float(np.median(np.diff(np.asarray(self._taps))))
+        self._tempo_cmds.put(TempoCommand("set", bpm, now))
+        return bpm
+
+    def nudge(self, bpm: float) -> None:
+        """Shift the tempo by `bpm` (e.g. +2 / -2) and hold it."""
+        self._tempo_cmds.put(TempoCommand("nudge", float(bpm)))
+
+    def auto_tempo(self) -> None:
+        """Drop a tapped/nudged tempo: the tracker's own estimate takes over again."""
+        self._taps.clear()
+        self._tempo_cmds.put(TempoCommand("auto"))
+
+    def _apply_tempo_commands(self) -> None:
+        tracker = getattr(self.analyzer, "_beats", None)  # OnlineAnalyzer's BeatTracker
+        while True:
+            try:
+                cmd = self._tempo_cmds.get_nowait()
+            except queue.Empty:
+                return
+            if tracker is None:
+                continue
+            if cmd.kind == "set":
+                ago = None if cmd.when is None else max(0.0, time.perf_counter() - cmd.when) * tracker.fps
+                tracker.set_tempo(cmd.bpm, ago)
+            elif cmd.kind == "nudge":
+                tracker.nudge_tempo(cmd.bpm)
+            elif cmd.kind == "auto":
+                tracker.release_tempo()
 
     def start(self) -> None:
         if self._thread is not None:
@@ -116,6 +172,8 @@ class AudioEngine:
             while not self._stop.is_set():
                 if ring.available > max_backlog:
                     self._skipped += ring.skip_to_latest(hop) // hop
+                if not self._tempo_cmds.empty():
+                    self._apply_tempo_commands()
                 block = ring.read(hop)
                 if block is None:
                     time.sleep(0.002)
