@@ -192,6 +192,11 @@ class OnlineAnalyzer:
         self.frame += 1
         return f
 
+    @property
+    def beats(self) -> BeatTracker:
+        """The tempo/phase tracker, for tap tempo and nudges (applied on the analysis thread only)."""
+        return self._beats
+
     def process_array(self, samples: np.ndarray, progress=None) -> list[Features]:  # noqa: ANN001
         """Every full hop of a mono array (faster than real time); `progress(n)` is told each hop."""
         out = []

@@ -95,14 +95,12 @@ class AudioEngine:
         self._tempo_cmds.put(TempoCommand("auto"))
 
     def _apply_tempo_commands(self) -> None:
-        tracker = getattr(self.analyzer, "_beats", None)  # OnlineAnalyzer's BeatTracker
+        tracker = self.analyzer.beats
         while True:
             try:
                 cmd = self._tempo_cmds.get_nowait()
             except queue.Empty:
                 return
-            if tracker is None:
-                continue
             if cmd.kind == "set":
                 ago = None if cmd.when is None else max(0.0, time.perf_counter() - cmd.when) * tracker.fps
                 tracker.set_tempo(cmd.bpm, ago)
