@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 _PEAK_FIELDS = ("onset", "kick", "snare", "percussive")
 _EVENT_FIELDS = ("onset_event", "kick_event", "snare_event", "beat_event", "bar_event")
 STAGES = ("audio", "mapping", "generator", "upload", "render", "display", "panel")
+PCA_K = 8  # GANSpace sliders of the panel's PCA explorer (/vjgan/app/pca/<i>)
+PCA_SAMPLES = 2000  # mapping samples for the explorer's PCA: well under a second of mapping MLP on a CPU
 
 
 @dataclass
@@ -63,6 +65,15 @@ class LiveConfig:
     analyze: bool = False  # analyse the file (cached, progress bar) before the show starts
     video: str | None = None  # VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, file, black)
     video_mix: float = 1.0  # 1 = the encoded frame's latent replaces the mapped latent, 0 = mapping only
+
+
+@dataclass(frozen=True)
+class PcaResult:
+    """A finished GANSpace computation, posted by its worker thread to the render loop."""
+
+    directions: np.ndarray | None  # (PCA_K, num_ws, w_dim): one standard deviation per component
+    variance_ratio: np.ndarray | None  # (PCA_K,)
+    error: str = ""
 
 
 @dataclass
@@ -137,6 +148,15 @@ def app_params(app: LiveApp | None) -> list[tuple[Param, Any]]:
         (Param("/vjgan/app/latent/encode_prototype", "str",
                "VAE-GAN: 'NAME=PATH' encodes an image or a folder of images into presets/prototypes/NAME.npy",
                group="app"), call("encode_prototype")),
+        (Param("/vjgan/app/pca/compute", "trigger",
+               f"PCA explorer: compute {PCA_K} GANSpace directions of the running generator (worker thread)",
+               group="app"), call("compute_pca")),
+    ] + [
+        (Param(f"/vjgan/app/pca/{i}", "float",
+               f"PCA explorer: move the latent along principal component {i} (in standard deviations)",
+               -5.0, 5.0, float(app.pca_amounts[i]) if app else 0.0, "app"),
+         (lambda v, i=i: app.set_pca(i, v)) if app is not None else (lambda v: None))
+        for i in range(PCA_K)
     ]
 
 
@@ -201,6 +221,11 @@ class LiveApp:
         self.crossfade_ms = config.crossfade_ms
         self.preset_path: Path | None = None
         self.last_latent: np.ndarray | None = None
+        self.pca_amounts = np.zeros(PCA_K, np.float32)  # /vjgan/app/pca/<i>
+        self.pca_directions: np.ndarray | None = None  # (PCA_K, num_ws, w_dim) once computed
+        self.pca_variance_ratio: np.ndarray | None = None
+        self.pca_busy = False
+        self._pca_results: queue.SimpleQueue[PcaResult] = queue.SimpleQueue()
         self._last_feature_frame = 0
         self._panel_cost = 0.0  # seconds per panel frame (moving average)
         self._last_params: FrameParams | None = None
@@ -516,6 +541,52 @@ class LiveApp:
 
         threading.Thread(target=work, name="encode-prototype", daemon=True).start()
 
+    def compute_pca(self, _value: Any = None) -> None:
+        """GANSpace of the running generator on a worker thread; the result reaches the loop as a
+        `PcaResult` (the render thread never waits for the PCA)."""
+        if self.pca_busy:
+            raise ParamError("PCA explorer: a computation is already running")
+        gen = self.generator
+        if not callable(getattr(gen, "mapping", None)) or not getattr(gen, "z_dim", 0):
+            raise ParamError(f"PCA explorer: {type(gen).__name__} has no mapping network to analyse")
+        self.pca_busy = True
+
+        def work() -> None:
+            from vjgan.models.ganspace import ganspace
+
+            try:
+                gs = ganspace(gen, k=PCA_K, n_samples=PCA_SAMPLES, batch=500)
+                num_ws = int(gen.num_ws)
+                dirs = np.stack([gs.latent_direction(i, num_ws) for i in range(len(gs.directions))])
+                self._pca_results.put(PcaResult(dirs, gs.explained_variance_ratio.astype(np.float32)))
+            except Exception as exc:  # noqa: BLE001 - report in the panel, the show goes on
+                self._pca_results.put(PcaResult(None, None, str(exc)))
+
+        threading.Thread(target=work, name="pca-explorer", daemon=True).start()
+
+    def set_pca(self, index: int, amount: float) -> None:
+        self.pca_amounts[index] = float(amount)
+
+    def _take_pca(self) -> None:
+        while not self._pca_results.empty():
+            res = self._pca_results.get_nowait()
+            self.pca_busy = False
+            if res.directions is None:
+                self.note(f"PCA explorer: not computed: {res.error}")
+                continue
+            self.pca_directions, self.pca_variance_ratio = res.directions, res.variance_ratio
+            share = ", ".join(f"{100 * r:.0f}%" for r in res.variance_ratio)
+            self.note(f"PCA explorer: {len(res.directions)} directions (variance {share})")
+
+    def _pca_latent(self, latent: np.ndarray) -> np.ndarray:
+        """latent + Σ amount_i × direction_i (directions are one standard deviation long)."""
+        dirs = self.pca_directions
+        if dirs is None or not self.pca_amounts.any() or dirs.shape[1:] != np.shape(latent):
+            return latent
+        k = len(dirs)
+        offset = np.tensordot(self.pca_amounts[:k], dirs, axes=1)
+        return (latent + offset).astype(np.float32)
+
     def switch_audio(self, audio_file: str | None, device: str | None) -> None:
         """Replace the audio source; on bad input the old one keeps running."""
         try:
@@ -622,6 +693,7 @@ class LiveApp:
             self.window.make_current()  # the panel draws in its own context
         t0 = time.perf_counter()
         self.queue.drain(t0)
+        self._take_pca()
         features = self._frame_features()
         self.features = features
         try:
@@ -637,6 +709,9 @@ class LiveApp:
                               self._stage_errors, exc)
         if self.video_encoder is not None:  # on a copy: _last_params stays the mapping's own output
             gen = replace(params.generator, latent=self._video_latent(params.generator.latent))
+            params = replace(params, generator=gen)
+        if self.pca_directions is not None and self.pca_amounts.any():  # on a copy too
+            gen = replace(params.generator, latent=self._pca_latent(params.generator.latent))
             params = replace(params, generator=gen)
         if not params.generator.seq:
             self._seq += 1

@@ -404,8 +404,32 @@ class ControlPanel:
                 self.post("/vjgan/app/latent/encode_prototype", f"{self._proto_name}={self._encode_path}")
         for line in list(self.app.messages)[-3:]:
             imgui.text_colored(DIM, line)
+        self._pca_explorer()
         for p in self._params("/vjgan/target/latent."):
             self.param_widget(p, p.address.removeprefix("/vjgan/target/"))
+
+    def _pca_explorer(self) -> None:
+        """GANSpace sliders: the app computes the directions off the render thread, then each slider
+        adds amount × (one standard deviation along component i) to the latent."""
+        if not hasattr(self.app, "compute_pca"):
+            return
+        imgui.separator()
+        imgui.text("PCA explorer (GANSpace)")
+        if getattr(self.app, "pca_busy", False):
+            imgui.text_colored(DIM, "computing…")
+        elif imgui.button("compute PCA directions" if self.app.pca_directions is None else "recompute PCA"):
+            self.post("/vjgan/app/pca/compute", 1)
+        ratio = getattr(self.app, "pca_variance_ratio", None)
+        if self.app.pca_directions is None or ratio is None:
+            return
+        for p in self._params("/vjgan/app/pca/"):
+            i = p.address.rsplit("/", 1)[-1]
+            if i.isdigit() and int(i) < len(ratio):
+                self.param_widget(p, f"pc{i} ({100 * float(ratio[int(i)]):.0f}% var)")
+        if imgui.button("reset PCA sliders"):
+            for p in self._params("/vjgan/app/pca/"):
+                if p.kind == "float":
+                    self.post(p.address, 0.0)
 
     def _tab_bending(self) -> None:
         layers = tuple(getattr(self.app.generator, "layer_names", ()))

@@ -148,7 +148,12 @@ class MappingNet(nn.Module):
 
 
 class Encoder(nn.Module):
-    """Image → (mu, logvar) of the VAE latent."""
+    """Image → (mu, logvar) of the VAE latent.
+
+    It speaks the bending half of the Generator interface (`layer_names`, `layer_module`), so
+    `models.bending.Bender(vaegan.encoder)` bends what the encoder sees: "enc.fromrgb" (input
+    resolution), then "enc.down{r}" for each stride-2 conv whose output is r×r. Its names are kept
+    apart from the generator's `layer_names`, which noise/rewrite/presets enumerate."""
 
     def __init__(self, cfg: VaeGanConfig) -> None:
         super().__init__()
@@ -158,6 +163,12 @@ class Encoder(nn.Module):
             nn.Conv2d(cfg.channels(r), cfg.channels(r // 2), 4, stride=2, padding=1) for r in res[:-1]
         )
         self.fc = nn.Linear(cfg.channels(4) * 16, 2 * cfg.vae_dim)
+        self.layer_names: tuple[str, ...] = ("enc.fromrgb", *(f"enc.down{r // 2}" for r in res[:-1]))
+
+    def layer_module(self, name: str) -> nn.Module:
+        if name not in self.layer_names:
+            raise UserError(f"unknown encoder layer {name!r}; layers: {', '.join(self.layer_names)}")
+        return self.fromrgb if name == "enc.fromrgb" else self.convs[self.layer_names.index(name) - 1]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = _lrelu(self.fromrgb(x))
@@ -308,6 +319,11 @@ class VaeGan(Generator):
         return self
 
     # --- encoder path --------------------------------------------------------------------------
+    @property
+    def encoder_layer_names(self) -> tuple[str, ...]:
+        """Bendable encoder layers ("enc.*"): bend them with `Bender(model.encoder)`."""
+        return self.encoder.layer_names
+
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Images (B, 3, R, R) in [-1, 1] → W+ latents (B, num_ws, w_dim) through encoder and latent map."""
         mu, _ = self.encoder(images)
