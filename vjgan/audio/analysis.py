@@ -2,8 +2,10 @@
 
 Pure and single-threaded (no clock, no I/O), so the live engine, `vjgan analyze` and the offline
 renderer get identical results for identical samples. Onset strength is madmom's online RNN onset
-activation (about 1 ms per hop here); everything else comes from two FFTs per hop (spectral.py) and
-an envelope-based beat tracker (beat.py), because madmom's online beat network costs 3-4 ms per hop.
+activation (its 8 ONNX networks, ~0.6 ms per hop here, fed by a numpy re-implementation of madmom's
+pre-processing that gives the same features at a quarter of the cost); everything else comes from two
+FFTs per hop (spectral.py), one of madmom's 8 online beat LSTMs and an envelope-based beat tracker
+(beat.py), because madmom's full online beat tracker costs 3-4 ms per hop.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from vjgan.audio.peaks import OnlinePeakPicker
 from vjgan.audio.spectral import LONG, SpectralAnalyzer
 
 ANALYSIS_RATE = 44100  # madmom's onset network was trained at this rate
-ONSET_FRAME = 2048  # largest frame of madmom's online onset network
+ONSET_FRAME = 2048  # largest frame of madmom's online onset network (kept for importers)
 
 
 class PeakNorm:
@@ -36,27 +38,95 @@ class PeakNorm:
         return self._peak
 
 
-def _onset_processor():  # noqa: ANN202 - madmom has no type hints
-    import onnxruntime
+class _SpecDiff:
+    """madmom's online pre-processing (framed STFT → log filterbank → positive diff), in plain numpy.
 
-    onnxruntime.set_default_logger_severity(3)  # the exported models warn about shapes; harmless
-    from madmom.features.onsets import RNNOnsetProcessor
+    The same features as madmom's processor chain (float32 rounding: max difference ~1e-6), at about a
+    quarter of its cost: madmom builds several wrapper arrays and Python objects per frame and size.
+    """
 
-    # origin='stream' + num_frames=1: every call frames exactly the newest samples we hand over
-    # one ONNX thread: per-frame LSTM steps are too small to split, and a 2-thread pool spins a second
-    # core (costly on a busy 2-core machine)
-    return RNNOnsetProcessor(online=True, origin="stream", num_frames=1, intra_op_num_threads=1)
+    def __init__(
+        self,
+        frame_sizes: tuple[int, ...],
+        num_bands: int,
+        mul: float,
+        diff_ratio: float,
+        sample_rate: int,
+        hop_size: int,
+    ) -> None:
+        from madmom.audio.filters import LogarithmicFilterbank
+        from madmom.audio.spectrogram import _diff_frames
+        from madmom.audio.stft import fft_frequencies
+
+        self._mul = np.float32(mul)
+        self._stages = []
+        for fs in frame_sizes:
+            fb = LogarithmicFilterbank(
+                fft_frequencies(fs >> 1, sample_rate),
+                num_bands=num_bands,
+                fmin=30,
+                fmax=17000,
+                norm_filters=True,
+                unique_filters=True,
+            )
+            fb = np.ascontiguousarray(fb, dtype=np.float32)
+            # rows of the previous filtered spectra; inf until filled, so the first diffs are 0 like madmom's
+            hist = np.full((_diff_frames(diff_ratio, hop_size, fs, np.hanning), fb.shape[1]), np.inf, np.float32)
+            self._stages.append((fs, np.hanning(fs).astype(np.float32), fb, hist))
+        self._pos = 0
+        self.size = 2 * sum(fb.shape[1] for _, _, fb, _ in self._stages)
+
+    def __call__(self, buf: np.ndarray) -> np.ndarray:
+        out = np.empty((1, self.size), np.float32)
+        i = 0
+        for fs, win, fb, hist in self._stages:
+            spec = np.abs(np.fft.rfft(buf[-fs:] * win)[: fs >> 1]).astype(np.float32)
+            n = fb.shape[1]
+            f = out[0, i : i + n]
+            np.log10(self._mul * (spec @ fb) + 1.0, out=f)
+            k = self._pos % len(hist)
+            np.maximum(f - hist[k], 0.0, out=out[0, i + n : i + 2 * n])
+            hist[k] = f
+            i += 2 * n
+        self._pos += 1
+        return out
 
 
-def _beat_processor():  # noqa: ANN202
-    from madmom.features.beats import RNNBeatProcessor
+class _OnlineRNN:
+    """Pre-processing plus the (averaged) networks of one madmom online RNN, one frame per call."""
+
+    def __init__(self, nn_files: list, pre: _SpecDiff) -> None:
+        import onnxruntime
+        from madmom.ml.nn import NeuralNetwork
+
+        onnxruntime.set_default_logger_severity(3)  # the exported models warn about shapes; harmless
+        # one ONNX thread: per-frame LSTM steps are too small to split, and a 2-thread pool spins a second
+        # core (costly on a busy 2-core machine)
+        self._nets = [NeuralNetwork.load(f, intra_op_num_threads=1) for f in nn_files]
+        self._pre = pre
+
+    def __call__(self, buf: np.ndarray) -> float:
+        x = self._pre(buf)
+        s = 0.0
+        for net in self._nets:
+            s += float(np.ravel(net.process(x, reset=False))[-1])
+        return s / len(self._nets)
+
+
+def _onset_processor(sample_rate: int, hop_size: int) -> _OnlineRNN:
+    from madmom.models import ONSETS_RNN
+
+    # madmom's online onset RNN (RNNOnsetProcessor(online=True)): 8 networks over 3 frame sizes
+    return _OnlineRNN(list(ONSETS_RNN), _SpecDiff((512, 1024, 2048), 6, 5.0, 0.25, sample_rate, hop_size))
+
+
+def _beat_processor(sample_rate: int, hop_size: int) -> _OnlineRNN:
     from madmom.models import BEATS_LSTM
 
-    # one network of madmom's ensemble of 8: ~0.5 ms per hop instead of 3-4 ms, and its activation
-    # settles the tempo octave where onsets alone are ambiguous (dotted or double-time feels)
-    return RNNBeatProcessor(
-        online=True, origin="stream", num_frames=1, nn_files=[BEATS_LSTM[0]], intra_op_num_threads=1
-    )
+    # one network of madmom's online beat ensemble of 8 (RNNBeatProcessor(online=True)): ~0.3 ms per hop
+    # instead of 3-4 ms, and its activation settles the tempo octave where onsets alone are ambiguous
+    # (dotted or double-time feels)
+    return _OnlineRNN([BEATS_LSTM[0]], _SpecDiff((2048,), 12, 1.0, 0.5, sample_rate, hop_size))
 
 
 class OnlineAnalyzer:
@@ -65,17 +135,14 @@ class OnlineAnalyzer:
     ONSET_THRESHOLD = 0.25
 
     def __init__(self, sample_rate: int = ANALYSIS_RATE, fps: float = FPS, beat_rnn: bool = True) -> None:
-        """`beat_rnn=False` saves ~0.5 ms per hop: tempo then comes from the onset activation alone."""
+        """`beat_rnn=False` saves ~0.25 ms per hop: tempo then comes from the onset activation alone."""
         if sample_rate != ANALYSIS_RATE:
             raise ValueError(f"the analyzer runs at {ANALYSIS_RATE} Hz, got {sample_rate} (resample first)")
-        from madmom.audio.signal import Signal
-
-        self._signal = Signal
         self.sample_rate = sample_rate
         self.fps = fps
         self.hop_size = int(round(sample_rate / fps))
-        self._onsets = _onset_processor()
-        self._beat_rnn = _beat_processor() if beat_rnn else None
+        self._onsets = _onset_processor(sample_rate, self.hop_size)
+        self._beat_rnn = _beat_processor(sample_rate, self.hop_size) if beat_rnn else None
         self._init_state()
 
     def _init_state(self) -> None:
@@ -135,8 +202,7 @@ class OnlineAnalyzer:
         self.samples += n
         t = self.samples / self.sample_rate if time is None else time
 
-        act = self._onsets.process(self._signal(buf[-ONSET_FRAME:], sample_rate=self.sample_rate), reset=False)
-        onset = float(np.asarray(act).ravel()[-1])
+        onset = self._onsets(buf)
         onset_event = self._onset_peaks.update(onset)
 
         sp = self._spectral.process(buf)
@@ -157,8 +223,7 @@ class OnlineAnalyzer:
         # tempo from onset + beat activation; phase with the kick mixed in (off-beat hats are onsets too)
         tempo_env = onset
         if self._beat_rnn is not None:
-            b = self._beat_rnn.process(self._signal(buf, sample_rate=self.sample_rate), reset=False)
-            tempo_env = 0.5 * onset + float(np.asarray(b).ravel()[-1])
+            tempo_env = 0.5 * onset + self._beat_rnn(buf)
         beat = self._beats.update(tempo_env, kick, 0.5 * onset + 0.5 * min(kick, 1.0))
         nm = self._norm
         f = Features(
