@@ -18,7 +18,6 @@ from vjgan.audio.peaks import OnlinePeakPicker
 from vjgan.audio.spectral import LONG, SpectralAnalyzer
 
 ANALYSIS_RATE = 44100  # madmom's onset network was trained at this rate
-ONSET_FRAME = 2048  # largest frame of madmom's online onset network (kept for importers)
 
 
 class PeakNorm:

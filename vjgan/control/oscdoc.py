@@ -1,24 +1,20 @@
 """docs/osc.md from the parameter registry, so the documented address space cannot drift from the code.
 
-`collect_registry()` populates a registry the way the running app does, stage by stage, skipping (and
-naming) stages that cannot be built here; `render_markdown()` turns it into the reference tables;
+`collect_registry()` populates a registry exactly as the running app does (`vjgan.app.live.register_all`);
+`render_markdown()` turns it into the reference tables;
 `scripts/gen_osc_docs.py` writes the file. The hand-written parts (ports, bundles, learn, OSC out,
 TouchOSC) live in `INTRO`/`OUTRO` here, next to the code they describe.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from vjgan.control.osc import DEFAULT_HOST, DEFAULT_PORT, MAX_AHEAD, MAX_PACKET
 from vjgan.control.osc_out import MAX_RATE_HZ, OUT_ADDRESSES
 from vjgan.control.registry import Param, ParamRegistry
-from vjgan.control.transport import register_transport
-from vjgan.errors import UserError
 from vjgan.paths import REPO_DIR
 
 log = logging.getLogger(__name__)
@@ -27,96 +23,13 @@ DOC_PATH = REPO_DIR / "docs" / "osc.md"
 OSC_TYPE = {"float": "f", "int": "i", "bool": "i/T/F", "str": "s", "trigger": "(none) or 1"}
 
 
-class _NullPlayer:
-    duration = None
-
-    def play(self) -> None: ...
-    def pause(self) -> None: ...
-    def seek(self, seconds: float) -> None: ...
-    def set_loop(self, a: float | None, b: float | None) -> None: ...
-
-
-class _NullTempo:
-    def tap(self) -> None: ...
-    def nudge(self, bpm: float) -> None: ...
-
-
-def _register_shaders(registry: ParamRegistry, uniforms: bool) -> None:
-    """Like the app: effect switches always; uniforms only when no mapping engine owns them as targets."""
-    import moderngl
-
-    from vjgan.render.postfx import PostFXChain
-
-    ctx = moderngl.create_standalone_context(backend="egl")
-    try:
-        PostFXChain(ctx, (64, 64)).register(registry, uniforms=uniforms)
-    finally:
-        ctx.release()
-
-
-def _register_mapping(registry: ParamRegistry) -> None:
-    """Like the app: the mapping engine with presets/default.toml (an empty preset if it does not fit), on
-    the embedded default model (its layer names decide the noise/bend/rewrite addresses); the procedural
-    test generator stands in while the model is not built."""
-    from vjgan.mapping.engine import MappingEngine
-    from vjgan.mapping.presets import load_preset
-    from vjgan.mapping.spec import Preset
-    from vjgan.paths import PRESETS_DIR
-
-    try:
-        from vjgan.models.default import load_default_generator
-
-        generator = load_default_generator("cpu")
-    except ImportError:
-        from vjgan.render.procedural import ProceduralGenerator
-
-        generator = ProceduralGenerator()
-        log.warning("OSC docs: embedded model not available, layer addresses are the procedural generator's")
-    try:
-        MappingEngine(generator, load_preset(PRESETS_DIR / "default.toml"), registry)
-    except UserError as exc:
-        log.warning("OSC docs: default preset does not fit, using an empty preset: %s", exc)
-        MappingEngine(generator, Preset(name="empty"), registry)
-
-
-def _register_transport(registry: ParamRegistry) -> None:
-    register_transport(registry, _NullPlayer(), _NullTempo())
-
-
-# The stages in the order the app builds them. The app can replace all of this by defining
-# vjgan.app.live.register_all(registry) (the exact registry LiveApp builds, without opening devices).
-REGISTRARS: list[tuple[str, Callable[[ParamRegistry], None]]] = [
-    ("transport", _register_transport),
-    ("mapping", _register_mapping),
-]
-
-
 def collect_registry() -> tuple[ParamRegistry, list[str], list[str]]:
-    """(registry, stages included, stages skipped with the reason)."""
+    """(registry, stages included, stages skipped): exactly the registry a default `vjgan live` builds."""
+    from vjgan.app.live import register_all  # the app module imports the whole stack: import on use
+
     registry = ParamRegistry()
-    try:
-        live = importlib.import_module("vjgan.app.live")
-        register_all = getattr(live, "register_all", None)
-    except Exception:  # the app module may not exist yet or fail to import: fall back to the stages
-        register_all = None
-    if register_all is not None:
-        register_all(registry)
-        return registry, ["app (vjgan.app.live.register_all)"], []
-    done: list[str] = []
-    skipped: list[str] = []
-
-    def run(name: str, registrar: Callable[[ParamRegistry], None]) -> None:
-        try:
-            registrar(registry)
-            done.append(name)
-        except Exception as exc:  # a stage that is not built yet must not stop the docs
-            skipped.append(f"{name}: {type(exc).__name__}: {exc}")
-            log.warning("OSC docs: stage %s skipped (%s)", name, exc)
-
-    for name, registrar in REGISTRARS:
-        run(name, registrar)
-    run("shader", lambda r: _register_shaders(r, uniforms="mapping" not in done))
-    return registry, done, skipped
+    register_all(registry)
+    return registry, ["app (vjgan.app.live.register_all)"], []
 
 
 def _fmt(x: Any) -> str:
