@@ -316,10 +316,8 @@ def _route(c: _Checker, raw: Any, i: int, lfos: dict, user: dict, check_target) 
 
 def _noise_mask(c: _Checker, name: str, base: Path) -> str | None:
     """A procedural mask name of the models stage, or an image file (resolved next to the preset)."""
-    try:
-        from vjgan.models.noise import MASKS
-    except ImportError:
-        return name
+    from vjgan.models.noise import MASKS
+
     if name in MASKS:
         return name
     for cand in (base / name, Path(name)):
@@ -333,10 +331,8 @@ def _check_osc(c: _Checker, osc: dict[str, Any] | None) -> None:
     """OSC-learn bindings are the control stage's, but a typo should fail at load like everything else."""
     if not osc:
         return
-    try:
-        from vjgan.control.learn import Binding
-    except ImportError:  # control stage not installed: keep the table as it is
-        return
+    from vjgan.control.learn import Binding
+
     items = osc.get("bindings", [])
     if not isinstance(items, list):
         c.error("osc.bindings", "expected [[osc.bindings]] tables")
