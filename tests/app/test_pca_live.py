@@ -1,5 +1,6 @@
 """The panel's PCA explorer on a running app: GANSpace of the real default model computed off the
-render thread, then an OSC message (a real liblo client) moves the latent along component 0."""
+render thread, then an OSC message (a real liblo client) to the mapping target latent.pca.0 moves the
+latent along component 0."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import numpy as np
 
 from tests.app.test_headless import click_track
 from tests.conftest import require_tool
-from vjgan.app.live import PCA_K, PCA_SAMPLES, LiveApp, LiveConfig
+from vjgan.app.live import LiveApp, LiveConfig
 from vjgan.control.peers import free_udp_port, oscsend
+from vjgan.mapping.pca import PCA_SAMPLES, PCA_SEED
+from vjgan.mapping.targets import PCA_COMPONENTS as PCA_K
 from vjgan.models.ganspace import ganspace
 
 
@@ -32,46 +35,48 @@ def test_pca_sliders_move_the_latent_along_the_components(tmp_path: Path, pulse_
     require_tool("oscsend")
     audio = tmp_path / "clicks.wav"
     click_track(audio, seconds=3.0)
-    app = LiveApp(LiveConfig(audio=str(audio), model=None, headless=True, size=(64, 36), fps=30.0, panel=False,
-                             osc_port=free_udp_port()))
+    preset = tmp_path / "pca.toml"  # no other latent edits: the offset is the PCA's alone
+    preset.write_text('[latents]\nseeds = [7]\n[[routes]]\nsource = "rms"\ntarget = "shader.color.saturation"\n')
+    app = LiveApp(LiveConfig(audio=str(audio), model=None, preset=str(preset), headless=True, size=(64, 36),
+                             fps=30.0, panel=False, osc_port=free_udp_port()))
     addresses = {p.address for p in app.registry.params()}
-    assert {f"/vjgan/app/pca/{i}" for i in range(PCA_K)} | {"/vjgan/app/pca/compute"} <= addresses
+    assert {f"/vjgan/target/latent.pca.{i}" for i in range(PCA_K)} | {"/vjgan/app/pca/compute"} <= addresses
     app.start()
     try:
         app.step()
-        app.queue.set("/vjgan/app/pca/0", 3.0)  # before any PCA: stored, nothing to add yet
-        app.step()
-        np.testing.assert_array_equal(app.last_latent, app._last_params.generator.latent)
-
         app.queue.set("/vjgan/app/pca/compute", 1)
+        pca = app.mapping.pca
         t0 = time.perf_counter()
-        while app.pca_directions is None and time.perf_counter() - t0 < 30:
+        while pca.directions is None and time.perf_counter() - t0 < 30:
             app.step()  # the show goes on while the worker computes
             app._pace()
-        assert app.pca_directions is not None, list(app.messages)
-        assert app.pca_directions.shape == (PCA_K, app.generator.num_ws, app.generator.w_dim)
-        gs = ganspace(app.generator, k=PCA_K, n_samples=PCA_SAMPLES, batch=500)  # same seed: same axes
+        assert pca.directions is not None, list(app.messages)
+        assert any("PCA explorer: 8 directions" in m for m in app.messages)
+        assert pca.directions.shape == (PCA_K, app.generator.num_ws, app.generator.w_dim)
+        gs = ganspace(app.generator, k=PCA_K, n_samples=PCA_SAMPLES, seed=PCA_SEED, batch=500)  # same axes
         d0 = gs.latent_direction(0, app.generator.num_ws)
-        np.testing.assert_allclose(app.pca_directions[0], d0, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(pca.directions[0], d0, rtol=1e-5, atol=1e-6)
 
-        oscsend(app.osc.port, "/vjgan/app/pca/0", 0.0)
+        oscsend(app.osc.port, "/vjgan/target/latent.pca.0", 0.0)
         assert app.osc.wait_posted(1, timeout=5.0), app.osc.stats
         app.step()
-        assert app.pca_amounts[0] == 0.0
-        np.testing.assert_array_equal(app.last_latent, app._last_params.generator.latent)
+        assert app._last_params.latent_offset is None  # amount 0: nothing added
 
-        oscsend(app.osc.port, "/vjgan/app/pca/0", 3.0)
+        oscsend(app.osc.port, "/vjgan/target/latent.pca.0", 3.0)
         assert app.osc.wait_posted(2, timeout=5.0), app.osc.stats
         app.step()
-        mapped = app._last_params.generator
-        moved = np.array(app.last_latent)
-        np.testing.assert_allclose(moved - mapped.latent, 3.0 * d0, rtol=1e-4, atol=1e-5)
+        params = app._last_params
+        mapped = params.generator
+        assert app.mapping.target_values()["latent.pca.0"] == 3.0
+        np.testing.assert_allclose(params.latent_offset, 3.0 * d0, rtol=1e-4, atol=1e-5)
+        without_pca = mapped.latent - params.latent_offset
         shown = _frame_for(app, mapped.seq)
     finally:
         app.stop()
 
     # the generator's own renders (thread stopped): the shown frame is the moved latent's, not the mapped one's
-    with_pca = app.gen_thread.render(replace(mapped, latent=moved, seq=10**6)).image.cpu().numpy()
-    without = app.gen_thread.render(replace(mapped, seq=10**6 + 1)).image.cpu().numpy().astype(np.float32)
+    with_pca = app.gen_thread.render(replace(mapped, seq=10**6)).image.cpu().numpy()
+    without = app.gen_thread.render(replace(mapped, latent=without_pca.astype(np.float32), seq=10**6 + 1))
+    without = without.image.cpu().numpy().astype(np.float32)
     np.testing.assert_array_equal(shown, with_pca.astype(np.float32))
     assert np.abs(shown - without).mean() > 2.0  # 3 σ along the main component is a visible change

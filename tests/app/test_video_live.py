@@ -46,7 +46,8 @@ def _run(app: LiveApp, seconds: float) -> list:
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         app.step()
-        used.append((app.video_used, np.array(app.last_latent)))  # what went to the generator
+        offset = app._last_params.latent_offset  # the mapping's semantic edits apply to the video latent too
+        used.append((app.video_used, np.array(app.last_latent), offset))  # what went to the generator
         app._pace()
     return used
 
@@ -57,14 +58,21 @@ def test_video_file_latents_drive_the_generator(tiny_vaegan: Path, clip: Path, p
     app.start()
     try:
         used = _run(app, 2.5)
-        encoded = [(enc, lat) for enc, lat in used if enc is not None]
+        encoded = [(enc, lat, off) for enc, lat, off in used if enc is not None]
         assert len(encoded) > 10, f"{app.video_encoder.encoded} frames encoded"
-        for enc, latent in encoded:  # mix 1: the encoded latent is the generator's latent
-            np.testing.assert_array_equal(latent, enc.latent)
-        assert len({enc.seq for enc, _ in encoded}) > 3  # it follows the video, frame after frame
+        for enc, latent, offset in encoded:  # mix 1: the encoded latent (+ the mapping's edits) is the latent
+            np.testing.assert_array_equal(latent, enc.latent if offset is None else enc.latent + offset)
+        assert len({enc.seq for enc, _, _ in encoded}) > 3  # it follows the video, frame after frame
         frame = app.gen_thread.latest()
         image = frame.image.cpu().numpy() if hasattr(frame.image, "cpu") else np.asarray(frame.image)
         assert image.astype(np.float32).std() > 0  # the generator rendered the video latents
+
+        # an encoder layer is a mapping target: its bend reaches the encoder thread, not the generator
+        app.queue.set("/vjgan/target/bend.enc.fromrgb.flip_x", 1.0)
+        _run(app, 0.2)
+        assert app._last_params.generator.encoder_bends == {"enc.fromrgb": {"flip_x": 1.0}}
+        assert "enc.fromrgb" not in app._last_params.generator.bends
+        assert app.video_encoder._bends == {"enc.fromrgb": {"flip_x": 1.0}}
 
         app.queue.set("/vjgan/app/video/mix", 0.0)  # back to the mapping's latents
         after = _run(app, 0.3)[-1]
@@ -80,7 +88,7 @@ def test_missing_camera_is_a_note_and_the_show_goes_on(tiny_vaegan: Path, pulse_
     try:
         assert any("camera /dev/video97 not found" in m for m in app.messages)
         used = _run(app, 0.5)
-        assert len(used) > 5 and all(enc is None for enc, _ in used)  # mapped latents, not black re-rendered
+        assert len(used) > 5 and all(enc is None for enc, _, _ in used)  # mapped latents, not black re-rendered
         assert app.stats.frames == len(used)
     finally:
         app.stop()

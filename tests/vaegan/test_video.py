@@ -156,3 +156,46 @@ def test_encoder_path_turns_frames_into_renderable_latents(video_file, trained):
         enc.stop()
         vin.stop()
     assert enc.errors == 0
+
+
+class _Still:
+    """A source that always shows the same frame (a camera pointed at a still scene)."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        from vjgan.video.source import VideoFrame
+
+        self.frame = VideoFrame(image, 1, 0.0, time.perf_counter())
+
+    def latest(self):
+        return self.frame
+
+
+def test_encoder_bends_from_the_mapping_reach_the_encoder_thread():
+    """`GeneratorParams.encoder_bends` → FrameEncoderThread.set_bends: the still frame is re-encoded bent,
+    exactly as encoding the mirrored image (fromrgb is 1×1), and neutral bends give the plain latent back."""
+    from tests.vaegan.conftest import tiny_config
+    from vjgan.models.vaegan import VaeGan
+
+    torch.manual_seed(0)
+    model = VaeGan(tiny_config()).eval()
+    with torch.no_grad():
+        for p in model.latent_map.parameters():
+            p.normal_(0, 0.2)
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    plain = encode_frame(model, image)
+    mirrored = encode_frame(model, image[:, ::-1].copy())
+    enc = FrameEncoderThread(_Still(image), model).start()
+    try:
+        wait_for(lambda: enc.latest() is not None)
+        np.testing.assert_array_equal(enc.latest().latent, plain)
+        enc.set_bends({"enc.fromrgb": {"flip_x": 1.0}})
+        wait_for(lambda: not np.array_equal(enc.latest().latent, plain))
+        np.testing.assert_allclose(enc.latest().latent, mirrored, atol=1e-5, rtol=1e-4)
+        enc.set_bends({})  # the hooks stay (nothing re-registered per frame) and compute the identity
+        wait_for(lambda: np.allclose(enc.latest().latent, plain, atol=1e-5, rtol=1e-4))
+        enc.set_bends({"enc.nope": {"zoom": 2.0}})  # unknown layer: counted and logged, the show goes on
+        wait_for(lambda: enc.errors > 0)
+        assert enc.latest() is not None
+    finally:
+        enc.stop()

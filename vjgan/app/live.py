@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 _PEAK_FIELDS = ("onset", "kick", "snare", "percussive")
 _EVENT_FIELDS = ("onset_event", "kick_event", "snare_event", "beat_event", "bar_event")
 STAGES = ("audio", "mapping", "generator", "upload", "render", "display", "panel")
-PCA_K = 8  # GANSpace sliders of the panel's PCA explorer (/vjgan/app/pca/<i>)
-PCA_SAMPLES = 2000  # mapping samples for the explorer's PCA: well under a second of mapping MLP on a CPU
 
 
 @dataclass
@@ -65,15 +63,6 @@ class LiveConfig:
     analyze: bool = False  # analyse the file (cached, progress bar) before the show starts
     video: str | None = None  # VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, file, black)
     video_mix: float = 1.0  # 1 = the encoded frame's latent replaces the mapped latent, 0 = mapping only
-
-
-@dataclass(frozen=True)
-class PcaResult:
-    """A finished GANSpace computation, posted by its worker thread to the render loop."""
-
-    directions: np.ndarray | None  # (PCA_K, num_ws, w_dim): one standard deviation per component
-    variance_ratio: np.ndarray | None  # (PCA_K,)
-    error: str = ""
 
 
 @dataclass
@@ -149,14 +138,9 @@ def app_params(app: LiveApp | None) -> list[tuple[Param, Any]]:
                "VAE-GAN: 'NAME=PATH' encodes an image or a folder of images into presets/prototypes/NAME.npy",
                group="app"), call("encode_prototype")),
         (Param("/vjgan/app/pca/compute", "trigger",
-               f"PCA explorer: compute {PCA_K} GANSpace directions of the running generator (worker thread)",
-               group="app"), call("compute_pca")),
-    ] + [
-        (Param(f"/vjgan/app/pca/{i}", "float",
-               f"PCA explorer: move the latent along principal component {i} (in standard deviations)",
-               -5.0, 5.0, float(app.pca_amounts[i]) if app else 0.0, "app"),
-         (lambda v, i=i: app.set_pca(i, v)) if app is not None else (lambda v: None))
-        for i in range(PCA_K)
+               "PCA explorer: compute the GANSpace components of the running generator now (worker thread; "
+               "the mapping targets latent.pca.<i> also start it on first use)", group="app"),
+         call("compute_pca")),
     ]
 
 
@@ -221,11 +205,6 @@ class LiveApp:
         self.crossfade_ms = config.crossfade_ms
         self.preset_path: Path | None = None
         self.last_latent: np.ndarray | None = None
-        self.pca_amounts = np.zeros(PCA_K, np.float32)  # /vjgan/app/pca/<i>
-        self.pca_directions: np.ndarray | None = None  # (PCA_K, num_ws, w_dim) once computed
-        self.pca_variance_ratio: np.ndarray | None = None
-        self.pca_busy = False
-        self._pca_results: queue.SimpleQueue[PcaResult] = queue.SimpleQueue()
         self._last_feature_frame = 0
         self._panel_cost = 0.0  # seconds per panel frame (moving average)
         self._last_params: FrameParams | None = None
@@ -244,6 +223,7 @@ class LiveApp:
         self.rehearsal = self._make_rehearsal()
         self.features: Features | None = None  # what the newest frame was mapped from
         self.mapping = self._make_mapping(config.preset)
+        self.mapping.on_pca.append(self._pca_done)
         self.learn = self._make_learn()
         self.gen_thread = self._make_gen_thread()
 
@@ -322,8 +302,9 @@ class LiveApp:
     def set_video_mix(self, mix: float) -> None:
         self.video_mix = float(mix)
 
-    def _video_latent(self, latent: np.ndarray) -> np.ndarray:
-        """The mapped latent with the newest encoded video frame mixed in (replaced at mix 1)."""
+    def _video_latent(self, latent: np.ndarray, edits: np.ndarray | None = None) -> np.ndarray:
+        """The mapped latent with the newest encoded video frame mixed in (replaced at mix 1). The
+        mapping's semantic edits (`edits`: directions, PCA) apply to the video's latent too."""
         enc = self.video_encoder.latest() if self.video_encoder is not None else None
         # a failed selection falls back to black: keep the mapped latents rather than re-render black
         if enc is None or self.video is None or (self.video.spec == "black" and self.config.video != "black"):
@@ -331,7 +312,8 @@ class LiveApp:
             return latent
         self.video_used = enc
         mix = self.video_mix
-        return enc.latent if mix >= 1.0 else (mix * enc.latent + (1.0 - mix) * latent).astype(np.float32)
+        video = enc.latent if edits is None else enc.latent + edits
+        return video if mix >= 1.0 else (mix * video + (1.0 - mix) * latent).astype(np.float32)
 
     def _player(self) -> Any:
         """The file player when a file is playing (it has a transport), else None (live input, silence)."""
@@ -542,50 +524,21 @@ class LiveApp:
         threading.Thread(target=work, name="encode-prototype", daemon=True).start()
 
     def compute_pca(self, _value: Any = None) -> None:
-        """GANSpace of the running generator on a worker thread; the result reaches the loop as a
-        `PcaResult` (the render thread never waits for the PCA)."""
-        if self.pca_busy:
+        """GANSpace of the running generator on the mapping engine's worker thread (the render thread
+        never waits); the amounts are the mapping targets latent.pca.<i>, so routes drive them and
+        presets save them."""
+        pca = self.mapping.pca
+        if not pca.available:
+            raise ParamError(f"PCA explorer: {type(self.generator).__name__} has no mapping network to analyse")
+        if not pca.request():
             raise ParamError("PCA explorer: a computation is already running")
-        gen = self.generator
-        if not callable(getattr(gen, "mapping", None)) or not getattr(gen, "z_dim", 0):
-            raise ParamError(f"PCA explorer: {type(gen).__name__} has no mapping network to analyse")
-        self.pca_busy = True
 
-        def work() -> None:
-            from vjgan.models.ganspace import ganspace
-
-            try:
-                gs = ganspace(gen, k=PCA_K, n_samples=PCA_SAMPLES, batch=500)
-                num_ws = int(gen.num_ws)
-                dirs = np.stack([gs.latent_direction(i, num_ws) for i in range(len(gs.directions))])
-                self._pca_results.put(PcaResult(dirs, gs.explained_variance_ratio.astype(np.float32)))
-            except Exception as exc:  # noqa: BLE001 - report in the panel, the show goes on
-                self._pca_results.put(PcaResult(None, None, str(exc)))
-
-        threading.Thread(target=work, name="pca-explorer", daemon=True).start()
-
-    def set_pca(self, index: int, amount: float) -> None:
-        self.pca_amounts[index] = float(amount)
-
-    def _take_pca(self) -> None:
-        while not self._pca_results.empty():
-            res = self._pca_results.get_nowait()
-            self.pca_busy = False
-            if res.directions is None:
-                self.note(f"PCA explorer: not computed: {res.error}")
-                continue
-            self.pca_directions, self.pca_variance_ratio = res.directions, res.variance_ratio
-            share = ", ".join(f"{100 * r:.0f}%" for r in res.variance_ratio)
-            self.note(f"PCA explorer: {len(res.directions)} directions (variance {share})")
-
-    def _pca_latent(self, latent: np.ndarray) -> np.ndarray:
-        """latent + Σ amount_i × direction_i (directions are one standard deviation long)."""
-        dirs = self.pca_directions
-        if dirs is None or not self.pca_amounts.any() or dirs.shape[1:] != np.shape(latent):
-            return latent
-        k = len(dirs)
-        offset = np.tensordot(self.pca_amounts[:k], dirs, axes=1)
-        return (latent + offset).astype(np.float32)
+    def _pca_done(self, res: Any) -> None:
+        if res.directions is None:
+            self.note(f"PCA explorer: not computed: {res.error}")
+            return
+        share = ", ".join(f"{100 * r:.0f}%" for r in res.variance_ratio)
+        self.note(f"PCA explorer: {len(res.directions)} directions (variance {share})")
 
     def switch_audio(self, audio_file: str | None, device: str | None) -> None:
         """Replace the audio source; on bad input the old one keeps running."""
@@ -693,7 +646,6 @@ class LiveApp:
             self.window.make_current()  # the panel draws in its own context
         t0 = time.perf_counter()
         self.queue.drain(t0)
-        self._take_pca()
         features = self._frame_features()
         self.features = features
         try:
@@ -708,10 +660,8 @@ class LiveApp:
                 log.exception("mapping step failed (%d times), showing the last good params: %s",
                               self._stage_errors, exc)
         if self.video_encoder is not None:  # on a copy: _last_params stays the mapping's own output
-            gen = replace(params.generator, latent=self._video_latent(params.generator.latent))
-            params = replace(params, generator=gen)
-        if self.pca_directions is not None and self.pca_amounts.any():  # on a copy too
-            gen = replace(params.generator, latent=self._pca_latent(params.generator.latent))
+            self.video_encoder.set_bends(params.generator.encoder_bends)
+            gen = replace(params.generator, latent=self._video_latent(params.generator.latent, params.latent_offset))
             params = replace(params, generator=gen)
         if not params.generator.seq:
             self._seq += 1

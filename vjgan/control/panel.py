@@ -406,33 +406,34 @@ class ControlPanel:
             imgui.text_colored(DIM, line)
         self._pca_explorer()
         for p in self._params("/vjgan/target/latent."):
-            self.param_widget(p, p.address.removeprefix("/vjgan/target/"))
+            if not p.address.startswith("/vjgan/target/latent.pca."):  # the PCA explorer shows those
+                self.param_widget(p, p.address.removeprefix("/vjgan/target/"))
 
     def _pca_explorer(self) -> None:
-        """GANSpace sliders: the app computes the directions off the render thread, then each slider
-        adds amount × (one standard deviation along component i) to the latent."""
-        if not hasattr(self.app, "compute_pca"):
+        """GANSpace sliders: the mapping targets latent.pca.<i> (one standard deviation along component i;
+        saved in presets, routable); the components are computed off the render thread."""
+        pca = getattr(getattr(self.app, "mapping", None), "pca", None)
+        if pca is None or not pca.available:
             return
         imgui.separator()
         imgui.text("PCA explorer (GANSpace)")
-        if getattr(self.app, "pca_busy", False):
+        if pca.busy:
             imgui.text_colored(DIM, "computing…")
-        elif imgui.button("compute PCA directions" if self.app.pca_directions is None else "recompute PCA"):
+        elif pca.directions is None and imgui.button("compute PCA directions"):
             self.post("/vjgan/app/pca/compute", 1)
-        ratio = getattr(self.app, "pca_variance_ratio", None)
-        if self.app.pca_directions is None or ratio is None:
-            return
-        for p in self._params("/vjgan/app/pca/"):
-            i = p.address.rsplit("/", 1)[-1]
-            if i.isdigit() and int(i) < len(ratio):
-                self.param_widget(p, f"pc{i} ({100 * float(ratio[int(i)]):.0f}% var)")
+        ratio = pca.variance_ratio
+        for p in self._params("/vjgan/target/latent.pca."):
+            i = int(p.address.rsplit(".", 1)[-1])
+            share = f"{100 * float(ratio[i]):.0f}% var" if ratio is not None and i < len(ratio) else "not computed"
+            self.param_widget(p, f"pc{i} ({share})")
         if imgui.button("reset PCA sliders"):
-            for p in self._params("/vjgan/app/pca/"):
-                if p.kind == "float":
-                    self.post(p.address, 0.0)
+            for p in self._params("/vjgan/target/latent.pca."):
+                self.post(p.address, 0.0)
 
     def _tab_bending(self) -> None:
-        layers = tuple(getattr(self.app.generator, "layer_names", ()))
+        gen = self.app.generator
+        # a VAE-GAN's encoder layers (enc.*) bend what the encoder sees of the --video input
+        layers = tuple(getattr(gen, "layer_names", ())) + tuple(getattr(gen, "encoder_layer_names", ()))
         if not layers:
             imgui.text("this generator has no bendable layers")
         params = self._params("/vjgan/target/bend.") + self._params("/vjgan/target/rewrite.")

@@ -29,6 +29,7 @@ from vjgan.mapping.frame import FrameParams, GeneratorParams, ShaderParams
 from vjgan.mapping.lfo import lfo_value
 from vjgan.mapping.loader import LoadResult, PresetLoader
 from vjgan.mapping.modifiers import RouteState, process, rising
+from vjgan.mapping.pca import PcaExplorer, PcaResult
 from vjgan.mapping.presets import find_preset, save_preset
 from vjgan.mapping.schema import _source_ok, key_lines, locate
 from vjgan.mapping.spec import CURVES, MODES, Preset, RouteSpec
@@ -68,6 +69,7 @@ class Compiled:
     plan: list[tuple[str, float, list[tuple], bool]] = field(default_factory=list)
     plan_size: int = -1
     directions: list[tuple[str, str]] = field(default_factory=list)
+    pca: list[tuple[str, int]] = field(default_factory=list)
     noise_keys: list[tuple] = field(default_factory=list)
     neutral: dict[tuple, float] = field(default_factory=dict)
 
@@ -82,12 +84,13 @@ def compile_preset(
     where = str(preset.path) if preset.path else "<preset>"
     lines = key_lines(preset.text)
     layers = tuple(generator.layer_names)
+    encoder_layers = tuple(generator.encoder_layer_names)
     directions = tuple(preset.latents.directions)
     errors: list[str] = []
 
     def target(name: str, field_: str) -> Target | None:
         try:
-            return parse_target(name, layers, effects, directions)
+            return parse_target(name, layers, effects, directions, encoder_layers)
         except TargetError as exc:
             errors.append(f"{where}:{locate(lines, field_) or '?'}: {field_}: {exc}")
             return None
@@ -131,7 +134,8 @@ def _carry_state(old: Compiled, new: Compiled) -> None:
 class _Out:
     """One compiled preset's output for a frame, flat so two can be blended key by key."""
 
-    latent: np.ndarray
+    latent: np.ndarray  # composed latent + offset
+    offset: np.ndarray | None  # semantic edits (directions, PCA) inside `latent`
     values: dict[tuple, float]
     neutral: dict[tuple, float]
     chain: tuple[str, ...]
@@ -144,7 +148,13 @@ def _lerp_outs(a: _Out, b: _Out, t: float) -> _Out:
     values = {
         k: a.values.get(k, neutral[k]) + (b.values.get(k, neutral[k]) - a.values.get(k, neutral[k])) * t for k in keys
     }
-    return _Out(a.latent + (b.latent - a.latent) * t, values, neutral, b.chain if t >= 0.5 else a.chain,
+    if a.offset is None and b.offset is None:
+        offset = None
+    else:
+        oa = a.offset if a.offset is not None else 0.0
+        ob = b.offset if b.offset is not None else 0.0
+        offset = oa + (ob - oa) * t
+    return _Out(a.latent + (b.latent - a.latent) * t, offset, values, neutral, b.chain if t >= 0.5 else a.chain,
                 b.noise_mask if t >= 0.5 else a.noise_mask)
 
 
@@ -167,6 +177,8 @@ class MappingEngine:
         self._effects_fixed = effects
         self.effects = available_effects() if effects is None else effects
         self.layers = tuple(generator.layer_names)
+        self.encoder_layers = tuple(generator.encoder_layer_names)  # bend targets only (VAE-GAN camera path)
+        self.pca = PcaExplorer(generator)  # GANSpace components for the latent.pca.<i> targets
         self.ws_cache = lat.WsCache(generator)
         self.cur = compile_preset(generator, preset, self.effects, self.ws_cache)
         self.prev: Compiled | None = None  # the preset being faded out
@@ -183,6 +195,8 @@ class MappingEngine:
         self.extra_providers: dict[str, Callable[[], dict[str, Any]]] = {}
         # ... and told when a preset becomes active (e.g. OscLearn.load_dict(preset.extra["osc"]))
         self.on_activate: list[Callable[[Preset], None]] = []
+        # told (on the render thread) when the PCA worker finishes, e.g. a note in the panel
+        self.on_pca: list[Callable[[PcaResult], None]] = []
         self.reloads = 0
         self._register()
 
@@ -299,6 +313,10 @@ class MappingEngine:
                 self.start_loader(watch=True)
         else:
             self._poll_loader()
+        res = self.pca.poll()
+        if res is not None:
+            for listener in self.on_pca:
+                listener(res)
         now = time.perf_counter() if now is None else now
         dt = 0.0 if self._last_now is None else min(max(now - self._last_now, 0.0), MAX_DT)
         self._last_now = now
@@ -367,8 +385,20 @@ class MappingEngine:
         directions = {key: vals.get(name, 0.0) for name, key in c.directions}
         latent = lat.compose(
             c.bank, c.latent_state, f.chroma, f.bass_chroma, bars, vals.get("latent.section", 0.0),
-            vals.get("latent.walk_speed", 0.0), vals.get("latent.walk_amount", 0.0), directions, dt, beat_s,
+            vals.get("latent.walk_speed", 0.0), vals.get("latent.walk_amount", 0.0), dt, beat_s,
         )
+        offset = lat.direction_offset(c.bank, directions)
+        if c.pca:
+            amounts = {i: vals.get(name, 0.0) for name, i in c.pca}
+            if self.pca.directions is None:
+                if any(amounts.values()) and not self.pca.error:
+                    self.pca.request()  # first use: computed once per generator, off this thread
+            else:
+                pca = self.pca.offset(amounts, latent.shape)
+                if pca is not None:
+                    offset = pca if offset is None else offset + pca
+        if offset is not None:
+            latent += offset
         values: dict[tuple, float] = {("truncation",): vals.get("truncation", 1.0),
                                       ("mask",): vals.get("noise_mask.amount", 0.0)}
         noise_all = vals.get("noise.all", 1.0)
@@ -382,17 +412,19 @@ class MappingEngine:
             else:
                 for key in keys:
                     values[key] = v
-        return _Out(latent, values, c.neutral, c.preset.chain, c.preset.noise_mask)
+        return _Out(latent, offset, values, c.neutral, c.preset.chain, c.preset.noise_mask)
 
     def _plan(self, c: Compiled) -> None:
         """Precompute where each target's value goes, so the per-frame loop only copies floats."""
-        c.plan, c.directions = [], []
+        c.plan, c.directions, c.pca = [], [], []
         c.noise_keys = [("noise", layer) for layer in self.layers]
         c.neutral = {("truncation",): 1.0, ("mask",): 0.0} | dict.fromkeys(c.noise_keys, 1.0)
         for name, t in c.targets.items():
             if t.kind == "direction":
                 c.directions.append((name, t.key))
-            if t.kind in ("scalar", "direction"):
+            elif t.kind == "pca":
+                c.pca.append((name, int(t.key)))
+            if t.kind in ("scalar", "direction", "pca"):
                 continue
             if t.kind == "shader":
                 keys: list[tuple] = [("shader", t.effect, t.key)]
@@ -417,7 +449,8 @@ class MappingEngine:
                 gp.noise_strength[key[1]] = v
             elif kind == "bend":
                 if v != out.neutral[key]:
-                    gp.bends.setdefault(key[1], {})[key[2]] = v
+                    bends = gp.encoder_bends if key[1] in self.encoder_layers else gp.bends
+                    bends.setdefault(key[1], {})[key[2]] = v
             elif kind == "rewrite":
                 if v != 1.0:
                     gp.rewrite[key[1]] = v
@@ -427,7 +460,7 @@ class MappingEngine:
                 gp.truncation = v
             else:
                 gp.noise_mask_amount = v
-        return FrameParams(gp, sp, audio_time)
+        return FrameParams(gp, sp, audio_time, out.offset)
 
     # -- introspection ------------------------------------------------------------------------------
     def source_names(self) -> list[str]:
@@ -437,7 +470,8 @@ class MappingEngine:
 
     def target_names(self) -> list[str]:
         """Every target of this model, these shaders and the running preset's directions."""
-        return all_targets(self.layers, self.effects, tuple(self.cur.preset.latents.directions))
+        return all_targets(self.layers, self.effects, tuple(self.cur.preset.latents.directions),
+                           self.encoder_layers, self.pca.available)
 
     def route_outputs(self) -> list[float]:
         """Last output of every route of the running preset (meters in the panel, dead-route checks)."""
@@ -445,6 +479,10 @@ class MappingEngine:
 
     def target_values(self) -> dict[str, float]:
         return dict(self.cur.values)
+
+    def uses_pca(self) -> bool:
+        """The running preset sets or routes a latent.pca.<i> target (offline renders compute it first)."""
+        return any(t.kind == "pca" for t in self.cur.targets.values())
 
     # -- registry -----------------------------------------------------------------------------------
     def _register(self) -> None:
@@ -485,8 +523,8 @@ class MappingEngine:
                     add(f"{base}/envelope/{name}", "float", f"envelope {name}", self._env_setter(i, name), 0.0, hi,
                         getattr(s.envelope, name))
         directions = tuple(c.preset.latents.directions)
-        for name in all_targets(self.layers, self.effects, directions):
-            t = parse_target(name, self.layers, self.effects, directions)
+        for name in all_targets(self.layers, self.effects, directions, self.encoder_layers, self.pca.available):
+            t = self._parse(name)
             add(f"/vjgan/target/{name}", "float", f"base value of target {name}", self._target_setter(name),
                 t.minimum, t.maximum, c.bases.get(name, t.neutral))
         for name, u in c.preset.user.items():
@@ -507,6 +545,11 @@ class MappingEngine:
         add("/vjgan/latent/chroma_power", "float", "sharpness of chroma weighting (>1 favours the strongest)",
             self._latent_setter("chroma_power"), 0.1, 16.0, c.preset.latents.chroma_power)
         self.registry.replace_group(GROUP, items)
+
+    def _parse(self, name: str) -> Target:
+        """A target of this generator, these shaders and the running preset's directions."""
+        return parse_target(name, self.layers, self.effects, tuple(self.cur.preset.latents.directions),
+                            self.encoder_layers)
 
     def _route(self, i: int) -> CompiledRoute:
         if i >= len(self.cur.routes):
@@ -549,7 +592,7 @@ class MappingEngine:
         def apply(v: Any) -> None:
             r = self._route(i)
             try:
-                t = parse_target(v, self.layers, self.effects, tuple(self.cur.preset.latents.directions))
+                t = self._parse(v)
             except TargetError as exc:
                 raise ParamError(str(exc)) from exc
             self.cur.targets[v] = t
@@ -561,7 +604,7 @@ class MappingEngine:
         def apply(v: Any) -> None:
             c = self.cur
             if name not in c.targets:
-                c.targets[name] = parse_target(name, self.layers, self.effects, tuple(c.preset.latents.directions))
+                c.targets[name] = self._parse(name)
             c.bases[name] = float(v)
 
         return apply

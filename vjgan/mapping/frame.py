@@ -28,6 +28,9 @@ class GeneratorParams:
     # layer -> transform -> value, e.g. {"b16.conv0": {"zoom": 1.2, "rotate": 15.0}}; see models.bending
     bends: dict[str, dict[str, float]] = field(default_factory=dict)
     rewrite: dict[str, float] = field(default_factory=dict)  # layer -> weight scale (1 = original)
+    # a VAE-GAN's encoder layers ("enc.*") -> transform -> value: bends what the encoder sees of a camera
+    # frame; applied by the frame-encoder thread (vjgan.video.encoder), not the generator thread
+    encoder_bends: dict[str, dict[str, float]] = field(default_factory=dict)
     seq: int = 0  # increasing counter, lets the generator skip work when nothing changed
 
 
@@ -44,3 +47,6 @@ class FrameParams:
     generator: GeneratorParams
     shader: ShaderParams
     time: float = 0.0  # audio time these params were computed for
+    # the semantic edits (latent.direction.*, latent.pca.*) already inside generator.latent, kept apart so
+    # a latent from elsewhere (a camera frame through the VAE-GAN encoder) gets the same edits
+    latent_offset: np.ndarray | None = None

@@ -240,11 +240,10 @@ def compose(
     section: float,
     walk_speed: float,
     walk_amount: float,
-    directions: dict[str, float],
     dt: float,
     beat_s: float,
 ) -> np.ndarray:
-    """The W+ latent (num_ws, w_dim) for this frame."""
+    """The W+ latent (num_ws, w_dim) for this frame, before semantic edits (see `direction_offset`)."""
     spec = bank.spec
     n = bank.set_a.shape[0]
     tau = spec.chroma_smoothing_ms * 1e-3
@@ -286,7 +285,15 @@ def compose(
         idx, w = catmull_rom_weights(WALK_KEYS, state.walk_pos)
         for i, wi in zip(idx, w, strict=True):
             out += (walk_amount * wi) * bank.walk[i]
+    return out
+
+
+def direction_offset(bank: LatentBank, directions: dict[str, float]) -> np.ndarray | None:
+    """Σ amount × direction (prototype edits), kept apart from the composed latent so a latent from
+    elsewhere (a camera frame through the VAE-GAN encoder) can take the same edits; None = no edit."""
+    out = None
     for name, amount in directions.items():
         if amount:
-            out += amount * bank.directions[name]
+            d = amount * bank.directions[name]
+            out = d if out is None else out + d
     return out

@@ -12,10 +12,14 @@ dispatches on small tuples:
 - `latent.section`                   mix between latent set A (0) and B (1)
 - `latent.walk_speed`, `latent.walk_amount`   smooth random walk around the latent
 - `latent.direction.<name>`          amount of a named direction (prototype hooks)
+- `latent.pca.<i>`                   GANSpace component i of the generator (0..PCA_COMPONENTS-1), in
+                                     standard deviations (models.ganspace; computed once per generator)
 - `preset.crossfade_beats`           crossfade length used by the next preset load
 
 `<layer>` is a layer name of the generator (`Generator.layer_names`), `all`, or `#<index>` into
 `layer_names` (negative counts from the end): indices keep shipped presets portable across models.
+A VAE-GAN's encoder layers (`enc.*`, `Generator.encoder_layer_names`) are bend targets too, by name
+only (`all` and `#i` mean the generator's own layers): they bend what the encoder sees of a camera.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ SCALAR_TARGETS: dict[str, tuple[float, float, float]] = {
 NOISE_RANGE = (0.0, 10.0, 1.0)
 REWRITE_RANGE = (0.0, 4.0, 1.0)
 DIRECTION_RANGE = (-8.0, 8.0, 0.0)
+PCA_COMPONENTS = 8  # GANSpace sliders every generator with a mapping network gets
+PCA_RANGE = (-5.0, 5.0, 0.0)  # standard deviations along the component
 
 
 class TargetError(ValueError):
@@ -66,17 +72,23 @@ class Target:
     """A parsed target. `kind` picks where the value goes; `layers` are concrete layer names."""
 
     name: str
-    kind: str  # scalar | noise | bend | rewrite | shader | direction
+    kind: str  # scalar | noise | bend | rewrite | shader | direction | pca
     minimum: float
     maximum: float
     neutral: float
     layers: tuple[str, ...] = ()
-    key: str = ""  # transform (bend), uniform (shader), direction name, scalar name
+    key: str = ""  # transform (bend), uniform (shader), direction name, scalar name, component (pca)
     effect: str = ""
 
 
-def resolve_layers(spec: str, layer_names: tuple[str, ...] | None) -> tuple[str, ...]:
-    """`all`, `#i` or an exact layer name → concrete names; None = generator unknown (syntax only)."""
+def resolve_layers(
+    spec: str, layer_names: tuple[str, ...] | None, named_only: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """`all`, `#i` or an exact layer name → concrete names; None = generator unknown (syntax only).
+
+    `named_only` layers (a VAE-GAN's encoder) are reachable by exact name, never through `all`/`#i`."""
+    if spec in named_only:
+        return (spec,)
     if layer_names is None:
         if spec.startswith("#"):
             int(spec[1:])  # syntax check; raises ValueError
@@ -89,7 +101,7 @@ def resolve_layers(spec: str, layer_names: tuple[str, ...] | None) -> tuple[str,
             raise TargetError(f"layer index {spec} out of range: the model has {len(layer_names)} layers")
         return (layer_names[i],)
     if spec not in layer_names:
-        raise TargetError(f"unknown layer {spec!r}; the model's layers: {', '.join(layer_names)}")
+        raise TargetError(f"unknown layer {spec!r}; the model's layers: {', '.join(layer_names + named_only)}")
     return (spec,)
 
 
@@ -98,6 +110,7 @@ def parse_target(
     layer_names: tuple[str, ...] | None = None,
     effects: dict[str, dict[str, EffectParam]] | None = None,
     directions: tuple[str, ...] | None = None,
+    encoder_layers: tuple[str, ...] = (),
 ) -> Target:
     """Parse and check a target name. Parts that need the generator/shaders are checked when given."""
     if name in SCALAR_TARGETS:
@@ -116,7 +129,8 @@ def parse_target(
             if transform not in BEND_TRANSFORMS:
                 raise TargetError(f"unknown bend transform {transform!r}; known: {', '.join(BEND_TRANSFORMS)}")
             lo, hi, neutral = BEND_TRANSFORMS[transform]
-            return Target(name, "bend", lo, hi, neutral, resolve_layers(layer, layer_names), key=transform)
+            layers = resolve_layers(layer, layer_names, encoder_layers)
+            return Target(name, "bend", lo, hi, neutral, layers, key=transform)
     except ValueError as exc:
         if isinstance(exc, TargetError):
             raise
@@ -140,9 +154,16 @@ def parse_target(
             )
         lo, hi, neutral = DIRECTION_RANGE
         return Target(name, "direction", lo, hi, neutral, key=direction)
+    if name.startswith("latent.pca."):
+        index = name[len("latent.pca.") :]
+        if not index.isdigit() or int(index) >= PCA_COMPONENTS:
+            raise TargetError(f"bad PCA component in {name!r}: use latent.pca.0 .. latent.pca.{PCA_COMPONENTS - 1}")
+        lo, hi, neutral = PCA_RANGE
+        return Target(name, "pca", lo, hi, neutral, key=str(int(index)))
     raise TargetError(
         f"unknown target {name!r}; targets are {', '.join(SCALAR_TARGETS)}, noise.<layer>, "
-        "bend.<layer>.<transform>, rewrite.<layer>, shader.<effect>.<uniform>, latent.direction.<name>"
+        "bend.<layer>.<transform>, rewrite.<layer>, shader.<effect>.<uniform>, latent.direction.<name>, "
+        f"latent.pca.<0..{PCA_COMPONENTS - 1}>"
     )
 
 
@@ -150,12 +171,18 @@ def all_targets(
     layer_names: tuple[str, ...],
     effects: dict[str, dict[str, EffectParam]],
     directions: tuple[str, ...] = (),
+    encoder_layers: tuple[str, ...] = (),
+    pca: bool = True,
 ) -> list[str]:
-    """Every concrete target name for this generator and these shaders (registry, panel, docs)."""
+    """Every concrete target name for this generator and these shaders (registry, panel, docs).
+
+    `pca`: the generator has a mapping network, so GANSpace components exist."""
     names = list(SCALAR_TARGETS)
     names += [f"noise.{layer}" for layer in layer_names]
     names += [f"rewrite.{layer}" for layer in layer_names]
-    names += [f"bend.{layer}.{t}" for layer in layer_names for t in BEND_TRANSFORMS]
+    names += [f"bend.{layer}.{t}" for layer in layer_names + encoder_layers for t in BEND_TRANSFORMS]
     names += [f"shader.{e}.{u}" for e, params in effects.items() for u in params]
     names += [f"latent.direction.{d}" for d in directions]
+    if pca:
+        names += [f"latent.pca.{i}" for i in range(PCA_COMPONENTS)]
     return names

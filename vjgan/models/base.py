@@ -23,6 +23,8 @@ class Generator(torch.nn.Module):
     img_channels: int = 3
     # bendable layers in forward order, e.g. ("b4.conv1", "b8.conv0", ...)
     layer_names: tuple[str, ...] = ()
+    # bendable layers outside the synthesis (a VAE-GAN's encoder, "enc.*"); bent by whoever runs them
+    encoder_layer_names: tuple[str, ...] = ()
     # ws index ranges [start, stop) driven by the mapping engine's coarse/middle/fine latent groups
     layer_groups: dict[str, tuple[int, int]] = {}
 

@@ -146,7 +146,10 @@ def make_mapping(generator: Generator, preset: str | None) -> tuple[MappingEngin
     """The live MappingEngine with the preset, and the registry its controls live in."""
     registry = ParamRegistry()
     # watch=False: no hot reload while rendering, so a file saved mid-render cannot change the video
-    return MappingEngine(generator, load_preset(preset_path(preset)), registry, watch=False), registry
+    engine = MappingEngine(generator, load_preset(preset_path(preset)), registry, watch=False)
+    if engine.uses_pca():
+        engine.pca.compute_now()  # live computes it off-thread; a render must have it from frame 0
+    return engine, registry
 
 
 def _reseed_latents(registry: ParamRegistry, seed: int) -> None:

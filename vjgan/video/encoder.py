@@ -49,6 +49,8 @@ class FrameEncoderThread:
         self.source, self.model = source, model
         self.min_interval = 1.0 / max_fps if max_fps > 0 else 0.0
         self._latest: EncodedFrame | None = None
+        self._bends: dict[str, dict[str, float]] = {}  # enc.* layer -> transform -> value (latest wins)
+        self._bends_version = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,11 +72,36 @@ class FrameEncoderThread:
         with self._lock:
             return self._latest
 
+    def set_bends(self, bends: dict[str, dict[str, float]]) -> None:
+        """Bend what the encoder sees (`GeneratorParams.encoder_bends`, from the mapping engine; any
+        thread). Applied by this thread before its next encode; a change re-encodes the current frame."""
+        with self._lock:
+            if bends != self._bends:
+                self._bends = {k: dict(v) for k, v in bends.items()}
+                self._bends_version += 1
+
+    def _apply_bends(self, bender) -> tuple:
+        """Hooks on the encoder exist only once a bend was asked for (a plain encode stays hook-free)."""
+        with self._lock:
+            bends, version = self._bends, self._bends_version
+        if bender is None and bends:
+            from vjgan.models.bending import Bender
+
+            bender = Bender(self.model.encoder)
+        if bender is not None:
+            for problem in bender.set_bends(bends, strict=False):
+                self.errors += 1
+                if self.errors == 1 or self.errors % 100 == 0:
+                    log.error("frame encoder: %s", problem)
+        return bender, version
+
     def _run(self) -> None:
         last_key = None
+        bender = None
         while not self._stop.is_set():
             frame = self.source.latest()
-            key = None if frame is None else (id(frame), frame.seq)
+            bender, version = self._apply_bends(bender)
+            key = None if frame is None else (id(frame), frame.seq, version)
             if frame is None or key == last_key:
                 self._stop.wait(0.002)
                 continue
