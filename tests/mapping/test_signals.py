@@ -276,3 +276,24 @@ gain = 2.0
     assert eng.route_outputs()[0] == pytest.approx(0.6**2 * 2 + 0.5)
     eng.step(Features(mid=0.9), now=0.02)
     assert eng.route_outputs()[0] == 1.5  # clamped
+
+
+def test_morph_between_two_saved_prototypes(tmp_path, gen, effects):
+    """Prototypes saved as one W+ latent each (num_ws, w_dim) are sets A and B; latent.section morphs."""
+    rng = np.random.default_rng(2)
+    calm, storm = (rng.standard_normal((gen.num_ws, gen.w_dim)).astype(np.float32) for _ in range(2))
+    (tmp_path / "prototypes").mkdir()
+    np.save(tmp_path / "prototypes" / "calm.npy", calm)
+    np.save(tmp_path / "prototypes" / "storm.npy", storm)
+    eng = engine_for(tmp_path, gen, effects, """
+[latents]
+file = "prototypes/calm.npy"
+file_b = "prototypes/storm.npy"
+[[routes]]
+source = "rms"
+target = "latent.section"
+""")
+    np.testing.assert_allclose(eng.step(Features(rms=0.0), now=0.0).generator.latent, calm, atol=1e-6)
+    np.testing.assert_allclose(eng.step(Features(rms=0.25), now=0.01).generator.latent,
+                               0.75 * calm + 0.25 * storm, atol=1e-5)
+    np.testing.assert_allclose(eng.step(Features(rms=1.0), now=0.02).generator.latent, storm, atol=1e-5)

@@ -55,12 +55,14 @@ def load_latent_file(path: Path, num_ws: int, w_dim: int, what: str) -> np.ndarr
     arr = np.asarray(arr, dtype=np.float32)
     if arr.ndim == 1:
         arr = arr[None]
-    if arr.ndim == 2:
+    if arr.shape == (num_ws, w_dim):
+        arr = arr[None]  # one W+ latent: a prototype as the panel and `vjgan encode` save it
+    elif arr.ndim == 2:
         arr = np.repeat(arr[:, None, :], num_ws, axis=1)
     if arr.ndim != 3 or arr.shape[1:] != (num_ws, w_dim):
         raise UserError(
             f"{path}: {what}: latent shape {tuple(arr.shape)} does not fit the model "
-            f"(expected (n, {w_dim}) or (n, {num_ws}, {w_dim}))"
+            f"(expected (n, {w_dim}), ({num_ws}, {w_dim}) for one W+ latent, or (n, {num_ws}, {w_dim}))"
         )
     return arr
 
