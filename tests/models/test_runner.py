@@ -64,3 +64,39 @@ def test_frames_latest_wins_and_errors_do_not_stop_it():
     finally:
         th.stop()
     assert not th._thread.is_alive()
+
+
+def test_urgent_params_preempt_the_frame_in_progress_but_never_an_urgent_one():
+    """An onset's params abandon a routine frame at the next layer boundary; an urgent frame runs whole."""
+    import threading
+
+    gen = small_generator(seed=4)
+    ref = small_generator(seed=4)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_layer(_module, _args, _out):  # holds a frame inside the forward until the test says so
+        entered.set()
+        release.wait(5.0)
+
+    th = GeneratorThread(gen).start()
+    hook = gen.layer_module(gen.layer_names[1]).register_forward_hook(slow_layer)
+    try:
+        th.submit(GeneratorParams(latent=latent(ref, 0), seq=1))  # routine
+        assert entered.wait(5.0)
+        entered.clear()
+        th.submit(GeneratorParams(latent=latent(ref, 1), seq=2), urgent=True)  # an onset
+        release.set()
+        assert wait_for(lambda: th.latest() is not None and th.latest().seq == 2)
+        assert th.stats.preempted == 1 and th.stats.frames == 1  # seq 1 was abandoned, never shown
+
+        release.clear()
+        th.submit(GeneratorParams(latent=latent(ref, 2), seq=3), urgent=True)
+        assert entered.wait(5.0)
+        th.submit(GeneratorParams(latent=latent(ref, 3), seq=4), urgent=True)  # must not cut seq 3 short
+        release.set()
+        assert wait_for(lambda: th.latest().seq == 4)
+        assert th.stats.preempted == 1 and th.stats.frames == 3
+    finally:
+        release.set()
+        hook.remove()
+        th.stop()

@@ -7,6 +7,12 @@ with `cuda_graph=True` (CUDA) the forward is captured once and replayed, re-capt
 Bender's structure version or a structural option (widescreen, noise mode) changes.
 Bad params (unknown layer, wrong latent shape) are reported in `stats.last_error`, logged once, and the
 thread keeps going with the last good state.
+
+Urgent params (`submit(..., urgent=True)`: the ones made for an onset) preempt the frame in progress on
+the eager path: a pre-hook on every bendable layer aborts the running forward at the next layer boundary,
+so a kick reaches the screen one generator frame after it was heard instead of up to two. An urgent frame
+is never preempted itself, so a stream of onsets cannot starve the generator. Captured (CUDA graph) and
+compiled forwards run whole: on a GPU a frame is too short for preemption to matter.
 """
 
 from __future__ import annotations
@@ -39,6 +45,11 @@ class GeneratorStats:
     fps: float = 0.0
     errors: int = 0
     last_error: str = ""
+    preempted: int = 0  # frames abandoned mid-forward for urgent params
+
+
+class _Preempted(Exception):
+    """Raised inside the forward (layer pre-hook) when urgent params are waiting."""
 
 
 def to_rgba(img: torch.Tensor) -> torch.Tensor:
@@ -78,7 +89,15 @@ class GeneratorThread:
         self._graph_out: torch.Tensor | None = None
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._pending: tuple[GeneratorParams, float] | None = None
+        self._pending: tuple[GeneratorParams, float, bool] | None = None
+        self._busy = False  # a frame is in progress (set under the lock)
+        self._busy_urgent = False
+        self._preempt = False  # read by the layer pre-hooks without the lock (a bool store is atomic)
+        self._preempt_hooks = []
+        if not self._cuda_graph and self._compiled is None:  # hooks would break graphs and compilation
+            for name in generator.layer_names:
+                hook = self.generator.layer_module(name).register_forward_pre_hook(self._check_preempt)
+                self._preempt_hooks.append(hook)
         self._structural: dict[str, object] = {}
         self._latest: GeneratedFrame | None = None
         self._stop = threading.Event()
@@ -101,12 +120,20 @@ class GeneratorThread:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
-    def submit(self, params: GeneratorParams, time: float = 0.0) -> None:
+    def submit(self, params: GeneratorParams, time: float = 0.0, urgent: bool = False) -> None:
+        """Latest wins. `urgent`: also abandon a non-urgent frame in progress (see the module doc)."""
         with self._wake:
             if self._pending is not None:
                 self.stats.dropped += 1
-            self._pending = (params, time)
+                urgent = urgent or self._pending[2]  # an urgent job replaced by newer params stays urgent
+            self._pending = (params, time, urgent)
+            if urgent and self._busy and not self._busy_urgent:
+                self._preempt = True
             self._wake.notify()
+
+    def _check_preempt(self, _module: torch.nn.Module, _args: object) -> None:
+        if self._preempt:
+            raise _Preempted
 
     def latest(self) -> GeneratedFrame | None:
         return self._latest
@@ -124,13 +151,15 @@ class GeneratorThread:
 
     # -- generator thread ------------------------------------------------------------------------------
     def _run(self) -> None:
-        last_params: tuple[GeneratorParams, float] | None = None
+        last_params: tuple[GeneratorParams, float, bool] | None = None
         while not self._stop.is_set():
             with self._wake:
                 while self._pending is None and not self._structural and not self._stop.is_set():
                     self._wake.wait(0.1)
                 job, self._pending = self._pending, None
                 structural, self._structural = self._structural, {}
+                self._preempt = False
+                self._busy, self._busy_urgent = job is not None, bool(job and job[2])
             if self._stop.is_set():
                 break
             if structural:
@@ -141,12 +170,17 @@ class GeneratorThread:
                 continue
             last_params = job
             try:
-                self._frame(*job)
+                self._frame(job[0], job[1])
+            except _Preempted:
+                self.stats.preempted += 1  # the urgent params are pending: the loop takes them now
+                self._last_seq = None
             except UserError as exc:
                 self._error(str(exc))
             except Exception as exc:  # keep the show going; the renderer keeps the last frame
                 log.exception("generator frame failed")
                 self._error(f"{type(exc).__name__}: {exc}")
+            finally:
+                self._busy = False
 
     def _error(self, msg: str) -> None:
         self.stats.errors += 1
