@@ -9,7 +9,6 @@ engine apply to the re-rendered stream exactly as to a StyleGAN2 latent.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from vjgan.errors import UserError
+from vjgan.video.latest import LatestThread
 
 log = logging.getLogger(__name__)
 
@@ -36,41 +36,25 @@ def encode_frame(model, frame: np.ndarray) -> np.ndarray:
     return model.encode_uint8(frame)[0]
 
 
-class FrameEncoderThread:
+class FrameEncoderThread(LatestThread[EncodedFrame]):
     """Encodes the newest frame of `source` (anything with `latest() -> VideoFrame | None`) continuously.
 
     The model is shared with the generator thread; encoding only reads weights and runs under
     torch.no_grad, so both may run at once.
     """
 
+    thread_name = "frame-encoder"
+
     def __init__(self, source, model, max_fps: float = 60.0) -> None:
         if not hasattr(model, "encode_uint8"):
             raise UserError(f"{type(model).__name__} has no encoder: video re-rendering needs a VAE-GAN model")
         self.source, self.model = source, model
         self.min_interval = 1.0 / max_fps if max_fps > 0 else 0.0
-        self._latest: EncodedFrame | None = None
+        super().__init__()
         self._bends: dict[str, dict[str, float]] = {}  # enc.* layer -> transform -> value (latest wins)
         self._bends_version = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.encoded = 0
         self.errors = 0
-
-    def start(self) -> FrameEncoderThread:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="frame-encoder", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def latest(self) -> EncodedFrame | None:
-        with self._lock:
-            return self._latest
 
     def set_bends(self, bends: dict[str, dict[str, float]]) -> None:
         """Bend what the encoder sees (`GeneratorParams.encoder_bends`, from the mapping engine; any
@@ -116,8 +100,7 @@ class FrameEncoderThread:
                     log.error("frame encoder: %s (%d errors so far)", exc, self.errors)
                 continue
             ms = (time.perf_counter() - t0) * 1000
-            with self._lock:
-                self._latest = EncodedFrame(latent, frame.seq, frame.time, ms)
+            self._publish_latest(EncodedFrame(latent, frame.seq, frame.time, ms))
             self.encoded += 1
             rest = self.min_interval - (time.perf_counter() - t0)
             if rest > 0:

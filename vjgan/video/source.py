@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from vjgan.errors import UserError
+from vjgan.video.latest import LatestThread
 
 log = logging.getLogger(__name__)
 
@@ -33,45 +33,22 @@ class VideoFrame:
     wall: float  # perf_counter() when decoded
 
 
-class VideoSource:
+class VideoSource(LatestThread[VideoFrame]):
     """Base: a decoding thread that publishes the newest frame. Subclasses implement `_run`."""
 
     name = "video"
 
     def __init__(self) -> None:
-        self._latest: VideoFrame | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
+        self.thread_name = f"video:{self.name}"
         self.error: str | None = None  # set when the thread ended because of a failure
         self.frames = 0
 
-    def start(self) -> VideoSource:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._guarded, name=f"video:{self.name}", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def latest(self) -> VideoFrame | None:
-        with self._lock:
-            return self._latest
-
     def _publish(self, image: np.ndarray, t: float) -> None:
-        frame = VideoFrame(image, self.frames, t, time.perf_counter())
-        with self._lock:
-            self._latest = frame
+        self._publish_latest(VideoFrame(image, self.frames, t, time.perf_counter()))
         self.frames += 1
 
-    def _guarded(self) -> None:
+    def _thread_main(self) -> None:
         try:
             self._run()
         except Exception as exc:  # a dying source must never take the show down
