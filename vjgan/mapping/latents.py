@@ -200,8 +200,11 @@ def compile_latents(
         set_b = load_latent_file(base / spec.file_b, num_ws, w_dim, "latents.file_b")
     elif spec.seeds_b is not None:
         set_b = _ws(generator, spec.seeds_b, spec.psi, cache)
+    if set_b is not None and set_b.shape[0] == 1 < set_a.shape[0]:
+        set_b = np.repeat(set_b, set_a.shape[0], axis=0)  # one latent (a prototype): every A morphs to it
     if set_b is not None and set_b.shape[0] != set_a.shape[0]:
-        raise UserError(f"{where}: latents.seeds_b: set B has {set_b.shape[0]} latents, set A {set_a.shape[0]}")
+        raise UserError(f"{where}: latents.seeds_b: set B has {set_b.shape[0]} latents, set A {set_a.shape[0]} "
+                        "(give the same count, or one latent for all)")
     n = set_a.shape[0]
     for g, driver in spec.groups.items():
         if driver in ("chroma", "bass_chroma") and n != 12:

@@ -224,8 +224,8 @@ def _latents(c: _Checker, raw: Any, base: Path) -> LatentSpec:
     for g, driver in spec.groups.items():
         if driver in ("chroma", "bass_chroma") and n is not None and n != 12:
             c.error(f"latents.groups.{g}", f"'{driver}' needs 12 seeds (C..B), latents.seeds has {n}")
-    if spec.seeds_b is not None and n is not None and len(spec.seeds_b) != n:
-        c.error("latents.seeds_b", f"set B needs as many seeds as set A ({n}), got {len(spec.seeds_b)}")
+    if spec.seeds_b is not None and n is not None and len(spec.seeds_b) not in (1, n):
+        c.error("latents.seeds_b", f"set B needs as many seeds as set A ({n}), or one, got {len(spec.seeds_b)}")
     for name, draw in c.table(d.get("directions", {}), "latents.directions").items():
         field = f"latents.directions.{name}"
         dd = c.table(draw, field)

@@ -77,7 +77,7 @@ class LatentSpec:
 
     seeds: tuple[int, ...] = (0,)
     file: Path | None = None  # .npy/.npz of W (n, w_dim) or W+ (n, num_ws, w_dim); overrides seeds
-    seeds_b: tuple[int, ...] | None = None  # second set for `latent.section` (sections), same count
+    seeds_b: tuple[int, ...] | None = None  # second set for `latent.section`: same count, or one for all
     file_b: Path | None = None
     psi: float = 1.0  # truncation when turning seeds into latents
     groups: dict[str, str] = field(default_factory=lambda: dict.fromkeys(LATENT_GROUPS, "static"))
