@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.models.helpers import render, rosinality_state, small_generator, write_official_pickle
+from tests.models.helpers import (
+    render,
+    rosinality_state,
+    small_generator,
+    small_generator3,
+    write_official_pickle,
+    write_official_sg3_pickle,
+)
 from vjgan.errors import UserError
 from vjgan.models.loaders import load_generator
 from vjgan.models.vjgan_format import save_generator
@@ -91,11 +98,12 @@ def test_malicious_object_hidden_inside_network_refused(gen, tmp_path):
     assert not marker.exists()
 
 
-def test_stylegan3_refused(tmp_path):
-    g = small_generator()
-    g.synthesis_network.add_module("input", torch.nn.Linear(2, 2))  # SG3 synthesis has an `input` layer
-    with pytest.raises(UserError, match="StyleGAN3"):
-        load_generator(write_official_pickle(g, tmp_path / "sg3.pkl"))
+def test_stylegan3_pickle_loads(tmp_path):
+    """StyleGAN3 pickles used to be refused; now they load (details in test_stylegan3.py)."""
+    g = small_generator3(seed=3)
+    loaded = load_generator(write_official_sg3_pickle(g, tmp_path / "sg3.pkl"))
+    assert type(loaded).__name__ == "StyleGAN3Generator"
+    assert torch.equal(render(loaded), render(g))
 
 
 def test_unsupported_class_refused(gen, tmp_path):

@@ -90,6 +90,7 @@ def test_urgent_params_preempt_the_frame_in_progress_but_never_an_urgent_one():
         assert th.stats.preempted == 1 and th.stats.frames == 1  # seq 1 was abandoned, never shown
 
         release.clear()
+        entered.clear()  # seq 2 went through the slow layer too
         th.submit(GeneratorParams(latent=latent(ref, 2), seq=3), urgent=True)
         assert entered.wait(5.0)
         th.submit(GeneratorParams(latent=latent(ref, 3), seq=4), urgent=True)  # must not cut seq 3 short

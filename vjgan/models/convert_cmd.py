@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="official StyleGAN2 .pkl, rosinality .pt, or vjgan .safetensors/dir")
+    parser.add_argument("input", type=Path,
+                        help="official StyleGAN2/StyleGAN3 .pkl, rosinality .pt, or vjgan .safetensors/dir")
     parser.add_argument("output", type=Path,
                         help="NAME.safetensors (one file, config in its metadata) or a directory "
                              "(model.safetensors + config.json)")

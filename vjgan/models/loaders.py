@@ -1,7 +1,7 @@
 """Load any supported checkpoint into one of vjgan's generators, deciding by content, not by name.
 
-- official stylegan2-ada-pytorch / stylegan3-repo StyleGAN2 network pickles (`G_ema`), read by
-  models.safe_pickle (no code from the file runs); StyleGAN3 (alias-free) pickles are refused;
+- official stylegan2-ada-pytorch / stylegan3-repo network pickles (`G_ema`: StyleGAN2, StyleGAN3 -T/-R),
+  read by models.safe_pickle (no code from the file runs);
 - rosinality stylegan2-pytorch checkpoints (`g_ema` state_dict in a torch.save zip), read with
   `torch.load(weights_only=True)` and renamed onto our parameters;
 - vjgan's own safetensors (+ JSON config) file or directory (models.vjgan_format).
@@ -23,11 +23,12 @@ from vjgan.errors import UserError
 from vjgan.models.base import Generator
 from vjgan.models.safe_pickle import PersistedObject, safe_load_pickle
 from vjgan.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator, block_resolutions
+from vjgan.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator, network_geometry
 from vjgan.models.vjgan_format import load_state_checked, load_vjgan
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = "an official StyleGAN2 .pkl, a rosinality stylegan2-pytorch .pt, or a vjgan .safetensors file/dir"
+SUPPORTED = "an official StyleGAN2/StyleGAN3 .pkl, a rosinality stylegan2-pytorch .pt, or a vjgan .safetensors file/dir"
 
 
 def sniff(path: Path) -> str:
@@ -74,7 +75,7 @@ def load_generator(path: str | Path, device: str = "cpu", expect_resolution: int
 
 
 # -- official pickles --------------------------------------------------------------------------------
-def load_official_pickle(path: Path) -> StyleGAN2Generator:
+def load_official_pickle(path: Path) -> Generator:
     data = safe_load_pickle(path)
     if isinstance(data, dict) and "G_ema" in data:
         g = data["G_ema"]
@@ -88,16 +89,27 @@ def load_official_pickle(path: Path) -> StyleGAN2Generator:
     return generator_from_persisted(g, str(path))
 
 
-def generator_from_persisted(g: PersistedObject, where: str) -> StyleGAN2Generator:
+# SynthesisNetwork arguments: nested under synthesis_kwargs (stylegan2-ada-pytorch) or flat in the
+# Generator's kwargs (the stylegan3 repo's Generator(**synthesis_kwargs), for both of its networks)
+_SG2_SYNTH_KEYS = ("channel_base", "channel_max", "num_fp16_res", "conv_clamp", "architecture", "resample_filter",
+                   "use_noise", "fused_modconv_default")
+
+
+def _synthesis_kwargs(kw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    sk = dict(kw.get("synthesis_kwargs") or {})
+    sk.update({k: kw[k] for k in keys if k in kw})
+    return sk
+
+
+def generator_from_persisted(g: PersistedObject, where: str) -> Generator:
     syn = g.child("synthesis")
     if g.class_name != "Generator" or syn is None or g.child("mapping") is None:
-        raise UserError(f"{where}: unsupported architecture: G_ema is a {g.class_name!r}, not a StyleGAN2 Generator")
+        raise UserError(f"{where}: unsupported architecture: G_ema is a {g.class_name!r}, not a StyleGAN Generator")
     if syn.child("input") is not None or "SynthesisInput" in syn.module_hints:
-        raise UserError(f"{where}: this is a StyleGAN3 (alias-free) network, which vjgan does not run; "
-                        "use a StyleGAN2 pickle (stylegan2-ada-pytorch, or stylegan3 repo --cfg=stylegan2)")
+        return stylegan3_from_persisted(g, syn, where)
     kw = g.init_kwargs
     mk = dict(kw.get("mapping_kwargs") or {})
-    sk = dict(kw.get("synthesis_kwargs") or {})
+    sk = _synthesis_kwargs(kw, _SG2_SYNTH_KEYS)
     arch = sk.pop("architecture", "skip")
     if arch != "skip":
         raise UserError(f"{where}: unsupported architecture {arch!r} (only the 'skip' generator, configs E/F)")
@@ -123,6 +135,77 @@ def generator_from_persisted(g: PersistedObject, where: str) -> StyleGAN2Generat
     state = g.tensors()
     load_state_checked(gen, state, where)
     return gen
+
+
+# StyleGAN3 SynthesisNetwork/SynthesisLayer arguments → our config fields (same names)
+_SG3_SYNTH_KEYS = ("channel_base", "channel_max", "num_layers", "num_critical", "first_cutoff", "first_stopband",
+                   "last_stopband_rel", "margin_size", "output_scale", "num_fp16_res", "conv_kernel", "filter_size",
+                   "lrelu_upsampling", "use_radial_filters", "conv_clamp", "magnitude_ema_beta")
+_SG3_FLOATS = {"first_cutoff", "first_stopband", "last_stopband_rel", "output_scale", "magnitude_ema_beta"}
+
+
+def stylegan3_from_persisted(g: PersistedObject, syn: PersistedObject, where: str) -> StyleGAN3Generator:
+    """Map a persisted stylegan3 `training.networks_stylegan3.Generator` onto ours.
+
+    The constructor kwargs give the config; the per-layer geometry the pickle recorded (layer names,
+    resampling factors, paddings) must equal what that config computes here, so a fork that changed
+    the schedule is refused instead of rendering garbage. Filters come from the weights."""
+    kw = g.init_kwargs
+    mk = dict(kw.get("mapping_kwargs") or {})
+    sk = _synthesis_kwargs(kw, _SG3_SYNTH_KEYS)
+    known = {"z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs", "synthesis_kwargs",
+             *_SG3_SYNTH_KEYS}
+    unknown = sorted(set(kw) - known) + sorted(f"synthesis_kwargs.{k}" for k in set(sk) - set(_SG3_SYNTH_KEYS))
+    unknown += sorted(f"mapping_kwargs.{k}" for k in set(mk) - {"num_layers", "lr_multiplier", "w_avg_beta"})
+    if unknown:
+        raise UserError(f"{where}: unsupported StyleGAN3 options {unknown} (a modified network?)")
+    try:
+        fields: dict[str, Any] = {}
+        for k, v in sk.items():
+            if k == "conv_clamp":
+                fields[k] = None if v is None else float(v)
+            elif k == "use_radial_filters":
+                fields[k] = bool(v)
+            elif k in _SG3_FLOATS:
+                fields[k] = float(v)
+            else:
+                fields[k] = int(v)
+        cfg = StyleGAN3Config(
+            z_dim=int(kw["z_dim"]), c_dim=int(kw.get("c_dim", 0)), w_dim=int(kw["w_dim"]),
+            img_resolution=int(kw["img_resolution"]), img_channels=int(kw.get("img_channels", 3)),
+            mapping_layers=int(mk.get("num_layers", 2)), mapping_lr_multiplier=float(mk.get("lr_multiplier", 0.01)),
+            **fields)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{where}: G_ema constructor arguments are incomplete ({exc})") from None
+    try:
+        cfg.validate()
+    except UserError as exc:
+        raise UserError(f"{where}: {exc}") from None
+    _check_sg3_geometry(cfg, syn, where)
+    gen = StyleGAN3Generator(cfg, design=False)
+    load_state_checked(gen, g.tensors(), where)
+    return gen
+
+
+def _check_sg3_geometry(cfg: StyleGAN3Config, syn: PersistedObject, where: str) -> None:
+    _, specs = network_geometry(cfg)
+    names = [s.name for s in specs]
+    recorded = syn.state.get("layer_names")
+    if recorded is not None and list(recorded) != names:
+        raise UserError(f"{where}: the StyleGAN3 layers in the pickle ({', '.join(map(str, recorded))}) differ from "
+                        f"what its config gives ({', '.join(names)}): a modified network?")
+    for s in specs:
+        layer = syn.child(s.name)
+        if layer is None:
+            raise UserError(f"{where}: StyleGAN3 synthesis lacks layer {s.name}")
+        st = layer.state
+        checks = {"up_factor": s.up, "down_factor": s.down, "conv_kernel": s.kernel, "is_torgb": s.is_torgb}
+        for key, want in checks.items():
+            if key in st and st[key] != want:
+                raise UserError(f"{where}: {s.name}.{key} is {st[key]!r} in the pickle, {want!r} from its config")
+        if "padding" in st and [int(p) for p in st["padding"]] != list(s.padding):
+            raise UserError(f"{where}: {s.name} padding {list(st['padding'])} in the pickle, {list(s.padding)} "
+                            "from its config")
 
 
 # -- rosinality ----------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ class's whole module *source code* and the object's state (its `__dict__`: `_par
 `_modules`, `_init_kwargs`, ...). Unpickling normally executes that source. Here `find_class` only hands
 out an allowlist of harmless callables: the persistence hook becomes a `PersistedObject` that merely
 records class name and state, tensors are rebuilt by torch's tensor rebuild functions (storages through
-`torch.load(weights_only=True)`), EasyDicts become dicts. Any other global (`os.system`, `builtins.eval`,
-`subprocess.Popen`, ...) stops the load with a UserError *before* anything is called: pickle calls a
-global only after `find_class` returned it.
+`torch.load(weights_only=True)`), EasyDicts become dicts, numpy arrays/scalars of plain (non-object)
+dtypes are rebuilt from raw bytes (StyleGAN3 modules keep sizes as small arrays). Any other global
+(`os.system`, `builtins.eval`, `subprocess.Popen`, ...) stops the load with a UserError *before*
+anything is called: pickle calls a global only after `find_class` returned it.
 """
 
 from __future__ import annotations
@@ -102,6 +103,28 @@ def _np_scalar(dtype: np.dtype, data: bytes = b"") -> Any:
     return np.frombuffer(data, dtype=dtype)[0]
 
 
+class _Token:
+    """A global handed out as a plain marker: not callable, not a class, so pickle cannot invoke it."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<token {self.name}>"
+
+
+_NDARRAY = _Token("numpy.ndarray")
+
+
+def _np_reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+    """numpy's array pickling: an empty plain ndarray that the following BUILD fills through
+    `ndarray.__setstate__` from raw bytes and a dtype (rebuilt by `_np_dtype`: never an object dtype).
+    StyleGAN3 modules keep small int arrays (sizes) in their state."""
+    if subtype is not _NDARRAY or not isinstance(shape, tuple) or any(shape):
+        raise pickle.UnpicklingError("unexpected ndarray reconstruction")
+    return np.empty(0, dtype=np.uint8)
+
+
 _TENSOR_FUNCS = {torch._utils._rebuild_tensor_v2, _rebuild_parameter}
 
 ALLOWED: dict[tuple[str, str], Any] = {
@@ -122,6 +145,9 @@ ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy", "dtype"): _np_dtype,
     ("numpy.core.multiarray", "scalar"): _np_scalar,
     ("numpy._core.multiarray", "scalar"): _np_scalar,
+    ("numpy.core.multiarray", "_reconstruct"): _np_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _np_reconstruct,
+    ("numpy", "ndarray"): _NDARRAY,
 }
 for _name in ("float32", "float16", "float64", "bfloat16", "int64", "int32", "uint8", "bool"):
     ALLOWED[("torch", _name)] = getattr(torch, _name)

@@ -355,7 +355,54 @@ class SynthesisNetwork(torch.nn.Module):
         return img
 
 
-class StyleGAN2Generator(Generator):
+class StyleGANFamily(Generator):
+    """What StyleGAN2 and StyleGAN3 share behind the Generator interface: the official mapping network
+    (`mapping_network`, with w_avg), the synthesis network (`synthesis_network`) and the 16:9 crop of a
+    widescreen picture. Subclasses set both networks, `img_resolution` and `widescreen`."""
+
+    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
+                c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.mapping_network(z, c, truncation_psi, truncation_cutoff)
+
+    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
+        img = self.synthesis_network(ws)
+        if self.widescreen == "16:9":
+            h, w = img.shape[2], img.shape[3]
+            target = min(w, int(round(h * 16 / 9 / 2)) * 2)
+            x0 = (w - target) // 2
+            img = img[:, :, :, x0:x0 + target]
+        return img
+
+    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        return self.synthesis(self.mapping(z, truncation_psi))
+
+    @property
+    def w_avg(self) -> torch.Tensor:
+        return self.mapping_network.w_avg
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(width, height) of synthesis() output in the current widescreen mode."""
+        h = self.img_resolution
+        if self.widescreen is None:
+            return (h, h)
+        if self.widescreen == "mirror":
+            return (2 * h, h)
+        return (min(2 * h, int(round(h * 16 / 9 / 2)) * 2), h)
+
+    @torch.no_grad()
+    def compute_w_avg(self, n: int = 10000, seed: int = 0) -> None:
+        """Mean w over n random z (for checkpoints that do not store it)."""
+        g = torch.Generator().manual_seed(seed)
+        dev = self.w_avg.device
+        acc = torch.zeros(self.w_dim, dtype=torch.float64, device=dev)
+        for i in range(0, n, 1000):
+            z = torch.randn(min(1000, n - i), self.z_dim, generator=g).to(dev)
+            acc += self.mapping(z)[:, 0].double().sum(0)
+        self.mapping_network.w_avg.copy_((acc / n).float())
+
+
+class StyleGAN2Generator(StyleGANFamily):
     """StyleGAN2 (config E/F family, skip generator) behind vjgan's Generator interface.
 
     The submodules are registered as `mapping` and `synthesis` so state_dict keys equal the official
@@ -407,37 +454,6 @@ class StyleGAN2Generator(Generator):
         mod: SynthesisLayer = self.layer_module(name)  # type: ignore[assignment]
         return (mod.weight.shape[0], mod.resolution, mod.resolution * (2 if mod.wide else 1))
 
-    # -- Generator interface ---------------------------------------------------------------------
-    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
-                c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.mapping_network(z, c, truncation_psi, truncation_cutoff)
-
-    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
-        img = self.synthesis_network(ws)
-        if self.widescreen == "16:9":
-            h, w = img.shape[2], img.shape[3]
-            target = min(w, int(round(h * 16 / 9 / 2)) * 2)
-            x0 = (w - target) // 2
-            img = img[:, :, :, x0:x0 + target]
-        return img
-
-    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, truncation_psi))
-
-    @property
-    def w_avg(self) -> torch.Tensor:
-        return self.mapping_network.w_avg
-
-    @property
-    def output_size(self) -> tuple[int, int]:
-        """(width, height) of synthesis() output in the current widescreen mode."""
-        h = self.img_resolution
-        if self.widescreen is None:
-            return (h, h)
-        if self.widescreen == "mirror":
-            return (2 * h, h)
-        return (min(2 * h, int(round(h * 16 / 9 / 2)) * 2), h)
-
     # -- run-time options (structural: change them between frames, not every frame) --------------
     def set_noise_mode(self, mode: str) -> None:
         if mode not in NOISE_MODES:
@@ -476,13 +492,3 @@ class StyleGAN2Generator(Generator):
     def config_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "config": self.config.to_dict()}
 
-    @torch.no_grad()
-    def compute_w_avg(self, n: int = 10000, seed: int = 0) -> None:
-        """Mean w over n random z (for checkpoints that do not store it)."""
-        g = torch.Generator().manual_seed(seed)
-        dev = self.w_avg.device
-        acc = torch.zeros(self.w_dim, dtype=torch.float64, device=dev)
-        for i in range(0, n, 1000):
-            z = torch.randn(min(1000, n - i), self.z_dim, generator=g).to(dev)
-            acc += self.mapping(z)[:, 0].double().sum(0)
-        self.mapping_network.w_avg.copy_((acc / n).float())

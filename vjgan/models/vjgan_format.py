@@ -38,6 +38,15 @@ def _stylegan2_builder(cfg: dict[str, Any]) -> Generator:
 register_kind("stylegan2", _stylegan2_builder)
 
 
+def _stylegan3_builder(cfg: dict[str, Any]) -> Generator:
+    from vjgan.models.stylegan3 import build
+
+    return build(cfg)  # filters are in the weights: nothing designed
+
+
+register_kind("stylegan3", _stylegan3_builder)
+
+
 # kinds whose module registers itself when imported lazily (module must define register())
 _LAZY_KINDS = {"vaegan": "vjgan.models.vaegan"}
 
