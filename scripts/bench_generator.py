@@ -8,7 +8,8 @@ into device tensors, bending, truncation, RGBA conversion) — JSON out.
 Modes: fp32, channels_last, bf16 (autocast), fp16 (CUDA: fp16 high-res blocks), compile (torch.compile),
 cuda_graph (CUDA: whole forward captured and replayed; add fp16 with "fp16+cuda_graph").
 `--official DIR` also times the official stylegan2-ada-pytorch network (imported from a checkout you
-supply, with the same weights) side by side.
+supply, with the same weights) side by side. StyleGAN3 shapes: sg3-t-tiny-32, sg3-t-256, sg3-t-1024,
+sg3-r-1024 (random weights; `--official` applies to StyleGAN2 only).
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ CONFIGS = {
     "config-f-512": dict(img_resolution=512, channel_base=32768, channel_max=512, num_fp16_res=4, conv_clamp=256.0),
     "config-f-1024": dict(img_resolution=1024, channel_base=32768, channel_max=512, num_fp16_res=4, conv_clamp=256.0),
 }
+# StyleGAN3 (alias-free): official -T and -R shapes, and a tiny -T that a CPU can run live
+CONFIGS3 = {
+    "sg3-t-tiny-32": dict(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024, channel_max=64, num_layers=6),
+    "sg3-t-256": dict(img_resolution=256, channel_base=32768, channel_max=512),
+    "sg3-t-1024": dict(img_resolution=1024, channel_base=32768, channel_max=512),
+    "sg3-r-1024": dict(img_resolution=1024, channel_base=65536, channel_max=1024, conv_kernel=1,
+                       use_radial_filters=True),
+}
 BENDS = {"b16.conv0": {"rotate": 12.0, "zoom": 1.1}, "b32.conv1": {"translate_x": 0.1, "dilate": 1.0},
          "b64.conv0": {"invert": 0.3, "ablate": 0.2}}
 
@@ -46,6 +55,11 @@ def make_model(name: str):
     if name in CONFIGS:
         torch.manual_seed(0)
         return StyleGAN2Generator(StyleGAN2Config(**CONFIGS[name])).eval()
+    if name in CONFIGS3:
+        from vjgan.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator
+
+        torch.manual_seed(0)
+        return StyleGAN3Generator(StyleGAN3Config(**CONFIGS3[name])).eval()
     from vjgan.models.loaders import load_generator
 
     return load_generator(name, "cpu")
@@ -95,9 +109,10 @@ def bench_ours(gen, device: str, mode: str, bend: bool, args) -> dict:
                          channels_last="channels_last" in modes)
     ws = gen.seeds_to_ws([0])[0]
     params = GeneratorParams(latent=ws, truncation=0.7, bends=BENDS if bend else {})
-    bad = [layer for layer in params.bends if layer not in gen.layer_names]
-    for layer in bad:
-        params.bends.pop(layer)
+    if bend and any(layer not in gen.layer_names for layer in BENDS):  # other layer names (StyleGAN3, small
+        names = gen.layer_names                                       # models): same bends, spread by index
+        picks = [names[len(names) * k // 4] for k in (1, 2, 3)]
+        params.bends = dict(zip(picks, BENDS.values(), strict=True))
     seq = [0]
 
     def one():
