@@ -126,7 +126,7 @@ def shader_path(clicks: int, fps: float) -> dict:
     return {"path": "shader (strobe on the onset strength)", **summary(lat)}
 
 
-def generator_path(clicks: int, fps: float, preempt: bool = True) -> dict:
+def generator_path(clicks: int, fps: float, preempt: bool = True, early: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         preset = Path(tmp) / "psi.toml"
         preset.write_text(PSI_PRESET)
@@ -137,6 +137,8 @@ def generator_path(clicks: int, fps: float, preempt: bool = True) -> dict:
         if not preempt:  # for comparison: the generator always finishes the frame in progress
             for hook in app.gen_thread._preempt_hooks:
                 hook.remove()
+        if not early:  # for comparison: params only at display ticks
+            app._sleep_until = lambda deadline: time.sleep(max(0.0, deadline - time.perf_counter()))
         app.start()
         try:
             lat = measure(app, clicks, changed)
@@ -144,6 +146,7 @@ def generator_path(clicks: int, fps: float, preempt: bool = True) -> dict:
         finally:
             app.stop()
     return {"path": "generator (onset → ψ of the default model, 128²)", "preemption": preempt,
+            "onset_between_ticks": early,
             "generator_ms_p50": stats.gen_ms_p50,
             "generator_fps": stats.fps, "preempted": stats.preempted, "target_ms": stats.gen_ms_p50 + 30.0,
             **summary(lat)}
@@ -154,7 +157,8 @@ def main() -> None:
     ap.add_argument("--clicks", type=int, default=20)
     ap.add_argument("--fps", type=float, default=60.0)
     ap.add_argument("--json", default="")
-    ap.add_argument("--compare", action="store_true", help="also the generator path without preemption")
+    ap.add_argument("--compare", action="store_true",
+                    help="also the generator path without preemption / early onsets (as before 2026-11-24)")
     args = ap.parse_args()
     if not os.environ.get("PULSE_SERVER"):
         sys.exit("no PULSE_SERVER: run `source scripts/services.sh` first (the clicks go through its null sink)")
@@ -165,7 +169,8 @@ def main() -> None:
         "generator": generator_path(args.clicks, args.fps),
     }
     if args.compare:
-        result["generator_no_preemption"] = generator_path(args.clicks, args.fps, preempt=False)
+        result["generator_params_at_ticks_only"] = generator_path(args.clicks, args.fps, preempt=False,
+                                                                  early=False)
     result["machine"]["load_avg_after"] = os.getloadavg()
     text = json.dumps(result, indent=2)
     print(text)
