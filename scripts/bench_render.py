@@ -1,8 +1,10 @@
 """Render-loop benchmark: frame times while the generator is slower than the display, and audio→screen latency.
 
-1. Frame times: the live loop (headless EGL, and the glfw window when DISPLAY is set) runs at --fps with a
-   generator artificially slowed to --gen-ms per frame; reports frame-interval p50/p99/max and how many
-   intervals exceeded 2 display intervals (the issue's spike target).
+1. Frame times: the live loop (headless EGL, and the glfw window + panel when DISPLAY is set) runs at --fps
+   with a generator artificially slowed to --gen-ms per frame; reports frame-interval p50/p99/max, how many
+   intervals exceeded 2 display intervals (the issue's spike target), the panel's own frame rate (it draws
+   on its own thread and backs off while the output is late) and the load average around each part (on a
+   shared 2-core machine the other jobs decide much of the result).
 2. Latency: the app listens to the live input (the PulseAudio null sink's monitor under scripts/services.sh);
    this script plays clicks into the sink with a low-latency sounddevice stream and timestamps when each
    click reaches the DAC clock; the strobe effect (driven by the onset strength every frame) turns the
@@ -44,12 +46,16 @@ class SlowGenerator(ProceduralGenerator):
         return super().synthesis(ws)
 
 
-def frame_times(headless: bool, seconds: float, fps: float, gen_ms: float, size: tuple[int, int]) -> dict:
-    app = LiveApp(LiveConfig(model="procedural", headless=headless, size=size, fps=fps, panel=not headless))
+def frame_times(headless: bool, seconds: float, fps: float, gen_ms: float, size: tuple[int, int],
+                panel: bool = True) -> dict:
+    panel = panel and not headless
+    app = LiveApp(LiveConfig(model="procedural", headless=headless, size=size, fps=fps, panel=panel))
     slow = SlowGenerator(gen_ms)
     app.generator = slow
     app.gen_thread = type(app.gen_thread)(slow, device="cpu")
     app.start()
+    load_before = os.getloadavg()
+    panel_frames = app.panel.frames if app.panel is not None else 0
     intervals = []
     last = time.perf_counter()
     end = last + seconds
@@ -60,14 +66,16 @@ def frame_times(headless: bool, seconds: float, fps: float, gen_ms: float, size:
         intervals.append((now - last) * 1000)
         last = now
     stats = app.stats
+    panel_frames = (app.panel.frames - panel_frames) if app.panel is not None else 0
     app.stop()
     ft = np.asarray(intervals[5:])
     return {
-        "mode": "headless-egl" if headless else "window-xvfb+panel",
+        "mode": "headless-egl" if headless else "window-xvfb" + ("+panel" if panel else ""),
         "display_fps": fps, "generator_ms": gen_ms, "seconds": seconds, "size": list(size),
         "frame_ms_p50": float(np.percentile(ft, 50)), "frame_ms_p99": float(np.percentile(ft, 99)),
         "frame_ms_max": float(ft.max()), "spikes_over_2_intervals": int((ft > 2000 / fps).sum()),
         "frames": len(ft), "generator_fps": stats.gen_fps, "stage_ms_p50": stats.stage_ms,
+        "panel_fps": panel_frames / seconds, "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
     }
 
 
@@ -143,7 +151,7 @@ def main() -> None:
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--clicks", type=int, default=10)
     ap.add_argument("--json", default="bench_render.json")
-    ap.add_argument("--part", choices=("headless", "window", "latency"),
+    ap.add_argument("--part", choices=("headless", "window", "window-nopanel", "latency"),
                     help="run one part in this process (EGL and GLX contexts cannot share a process)")
     args = ap.parse_args()
     w, h = (int(x) for x in args.size.split("x"))
@@ -151,13 +159,14 @@ def main() -> None:
         if args.part == "latency":
             part = latency(args.clicks, args.fps, (320, 180))
         else:
-            part = frame_times(args.part == "headless", args.seconds, args.fps, args.gen_ms, (w, h))
+            part = frame_times(args.part == "headless", args.seconds, args.fps, args.gen_ms, (w, h),
+                               panel=args.part == "window")
         with open(args.json, "w") as f:
             json.dump(part, f)
         return
     result = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                           "load_avg_before": os.getloadavg()}, "frame_times": [], "latency": None}
-    parts = ["headless"] + (["window"] if os.environ.get("DISPLAY") else [])
+    parts = ["headless"] + (["window", "window-nopanel"] if os.environ.get("DISPLAY") else [])
     parts += ["latency"] if os.environ.get("PULSE_SERVER") else []
     for part in parts:
         with tempfile.NamedTemporaryFile(suffix=".json") as tmp:

@@ -55,6 +55,26 @@ def test_route_seed_and_prototype_actions(app: LiveApp, tmp_path: Path) -> None:
     app.step()
     assert not (tmp_path / "escape.npy").exists()
 
+    # interpolation: set B = the saved prototype, then the latent.section fader morphs every latent to it
+    app.queue.set("/vjgan/target/latent.walk_amount", 0.0)
+    app.queue.set("/vjgan/app/latent/morph_to", "bright")
+    app.queue.set("/vjgan/target/latent.section", 1.0)
+    app.step()
+    assert app.mapping.preset.latents.file_b.name == "bright.npy"
+    params = app._last_params
+    edits = params.latent_offset if params.latent_offset is not None else 0.0
+    np.testing.assert_allclose(params.generator.latent - edits, saved, atol=1e-5)
+    app.queue.set("/vjgan/app/latent/morph_to", "7")  # one seed: every latent of set A morphs to w(7)
+    app.step()
+    params = app._last_params
+    edits = params.latent_offset if params.latent_offset is not None else 0.0
+    w7 = app.generator.seeds_to_ws([7], app.mapping.preset.latents.psi)[0]
+    np.testing.assert_allclose(params.generator.latent - edits, w7, atol=1e-5)
+    rejected = app.queue.stats.rejected
+    app.queue.set("/vjgan/app/latent/morph_to", "no-such-prototype")
+    app.step()
+    assert app.queue.stats.rejected == rejected + 1
+
     app.queue.set("/vjgan/shader/color/enabled", 0)
     app.queue.set("/vjgan/app/crossfade_ms", 5000)  # clamped to 1000
     app.step()

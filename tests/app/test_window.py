@@ -28,10 +28,20 @@ def test_window_panel_broken_shader_and_closing_the_panel(tmp_path: Path, x_disp
     assert r["panel_std"] > 15 and r["panel_colours"] > 50
     # a real mouse click in the panel becomes a ControlMessage that the render loop applied
     assert r["first_effect_enabled_before"] and not r["first_effect_enabled_after_click"] and r["applied_by_click"] >= 1
+    # the panel draws on its own thread: output frames were completed while panel frames were being drawn
+    # (with the panel in the render loop this count is 0 by construction)
+    assert r["panel_frames_timed"] >= 2 and r["panel_frames_with_output_frames"] >= 1
+    # tap tempo: real clicks on the panel's TAP button at 100 BPM override the 120 BPM click track
+    assert abs(r["tempo_before_taps"] - 100.0) > 10.0
+    assert abs(r["tempo_after_taps"] - 100.0) < 6.0 and r["tempo_held"]
     # a broken shader is reported (compiler text, red in the panel) and the show goes on
     assert "smoothstep_broken" in r["errors"]["vignette"]
     assert r["last_good_kept"] and r["frames_during_error"] >= 3  # the loop kept going (2-core CI: slow)
     assert r["red_after"] > r["red_before"] + 100
     # closing the panel leaves the output running and reacting to the clicks
-    assert r["panel_closed"] and r["output_open"]
+    assert r["panel_closed"] and r["output_open"] and r["panel_thread_ended"]
+    # VAE-GAN with a video input: the panel shows the source, its note, and switches source / mix
+    assert r["video_panel_std"] > 15 and r["video_state_before"] == "black"
+    assert "nonexistent" in r["video_note_after"] and r["video_mix_after"] == 0.25
+    assert not r["panel_errors"]
     assert r["frames_after_close"] >= 8 and r["change_after_close"] > 2.0

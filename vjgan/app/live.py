@@ -3,8 +3,9 @@
 The render loop runs on the main thread at the display rate and never waits for the generator: each
 frame it applies queued control messages, maps the newest `Features` to params, submits them to the
 generator (latest wins), uploads the newest finished generated frame if there is one, runs the
-post-FX chain and presents. The panel is drawn in the same loop in its own window; closing it leaves
-the output running. Headless mode runs the identical loop on an EGL context, paced by a clock.
+post-FX chain and presents. The panel draws its own window on its own thread (the loop only hands it
+a state copy when asked and polls the window events); closing it leaves the output running. Headless
+mode runs the identical loop on an EGL context, paced by a clock.
 """
 
 from __future__ import annotations
@@ -74,12 +75,13 @@ class LiveStats:
     stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     frame_ms_p50: float = 0.0
     frame_ms_p99: float = 0.0
-    latency_ms: float = 0.0  # audio (features published) → generated frame on screen
+    latency_ms: float = 0.0  # audio (features published) → generated frame first on screen
     shader_latency_ms: float = 0.0  # audio → screen through the shader uniforms only
     late_frames: int = 0  # frame intervals longer than 2 display intervals
     gen_dropped: int = 0
     audio_overflows: int = 0
     recorder_dropped: int = 0
+    last_present: float = 0.0  # perf_counter() when the newest frame was presented / read back
 
 
 class _PngWriter:
@@ -132,6 +134,9 @@ def app_params(app: LiveApp | None) -> list[tuple[Param, Any]]:
          call("remove_route")),
         (Param("/vjgan/app/latent/seeds", "str", "latent seeds, comma separated (12 = one per pitch class)",
                group="app"), call("set_seeds")),
+        (Param("/vjgan/app/latent/morph_to", "str",
+               "latent set B, the far end of the latent.section fader: seeds 'a,b,...' (one seed: every latent "
+               "morphs to it) or a prototype name in presets/prototypes", group="app"), call("morph_to")),
         (Param("/vjgan/app/latent/save_prototype", "str",
                "save the current latent as presets/prototypes/NAME.npy", group="app"), call("save_prototype")),
         (Param("/vjgan/app/latent/encode_prototype", "str",
@@ -205,11 +210,12 @@ class LiveApp:
         self.crossfade_ms = config.crossfade_ms
         self.preset_path: Path | None = None
         self.last_latent: np.ndarray | None = None
-        self._last_feature_frame = 0
-        self._panel_cost = 0.0  # seconds per panel frame (moving average)
+        self._last_feature_frame = 0  # newest analysis frame a displayed frame was mapped from
+        self._waited_frame = 0  # newest analysis frame seen while waiting for the display tick
+        self._submitted_counts = (0, 0, 0)  # onset/kick/snare counters of the last submitted params
         self._last_params: FrameParams | None = None
         self._stage_errors = 0
-        self._panel_last = 0.0
+        self._panel_closing: Any = None  # a closed ControlPanel whose thread is still finishing its frame
 
         self.audio_file = config.audio
         self.generator = self._load_generator(config.model, config.gen_device)
@@ -481,6 +487,28 @@ class LiveApp:
 
         self._edit_preset(edit, f"latent seeds {','.join(map(str, seeds))}")
 
+    def morph_to(self, text: str) -> None:
+        """Latent interpolation for the panel/OSC: set B of the running preset, then `latent.section`
+        (a fader, a route) moves every group's latent from A to B."""
+        import os
+        from dataclasses import replace
+
+        spec = str(text).strip()
+        proto = PRESETS_DIR / "prototypes" / f"{spec}.npy"
+        if spec.replace(",", "").replace(" ", "").isdigit():
+            seeds = tuple(int(x) for x in spec.replace(" ", "").split(",") if x)
+
+            def edit(p: Any) -> None:
+                p.latents = replace(p.latents, seeds_b=seeds, file_b=None)
+        elif spec and proto.is_file():
+            def edit(p: Any) -> None:
+                # relative to the preset file, so a saved preset keeps finding it
+                where = Path(os.path.relpath(proto, p.path.parent)) if p.path is not None else proto
+                p.latents = replace(p.latents, seeds_b=None, file_b=where)
+        else:
+            raise ParamError(f"morph target must be seeds 'a,b,...' or a prototype in {proto.parent}, got {spec!r}")
+        self._edit_preset(edit, f"latent set B: {spec} (fade with latent.section)")
+
     def save_prototype(self, name: str) -> None:
         import re
 
@@ -558,7 +586,7 @@ class LiveApp:
         from vjgan.control.panel import ControlPanel
 
         try:
-            self.panel = ControlPanel(self, share=self.window.window if self.window else None)
+            self.panel = ControlPanel(self)  # no shared objects: its context lives on its own thread
         except UserError as exc:
             self.note(f"panel not opened: {exc}")
         if self.window:
@@ -594,9 +622,10 @@ class LiveApp:
                     part.stop()
                 except Exception as exc:  # noqa: BLE001 - shutting down: report and continue
                     log.warning("stopping %s: %s", type(part).__name__, exc)
-        if self.panel is not None:
-            self.panel.close()
-            self.panel = None
+        for panel in (self.panel, self._panel_closing):
+            if panel is not None:
+                panel.close()  # joins the panel thread (at most one panel frame), then destroys its window
+        self.panel = self._panel_closing = None
         if self.png is not None:
             self.png.close()
         if self.recorder is not None:
@@ -630,9 +659,7 @@ class LiveApp:
         """Hold the display rate (Xvfb and headless have no vsync; with vsync this rarely sleeps)."""
         interval = 1.0 / self.config.fps
         target = self._last_tick + interval
-        delay = target - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
+        self._sleep_until(target)
         now = time.perf_counter()
         dt = now - self._last_tick
         self._last_tick = now if dt > 2 * interval else target  # resync after a stall, else no drift
@@ -642,36 +669,11 @@ class LiveApp:
 
     def step(self) -> None:
         """One displayed frame."""
-        if self.window is not None:
-            self.window.make_current()  # the panel draws in its own context
         t0 = time.perf_counter()
         self.queue.drain(t0)
         features = self._frame_features()
         self.features = features
-        try:
-            params: FrameParams = self.mapping.step(features, t0)
-            self._last_params = params
-        except Exception as exc:  # a mapping bug must not end the show: keep the last good params
-            if self._last_params is None:
-                raise
-            params = self._last_params
-            self._stage_errors += 1
-            if self._stage_errors in (1, 10, 100) or self._stage_errors % 1000 == 0:
-                log.exception("mapping step failed (%d times), showing the last good params: %s",
-                              self._stage_errors, exc)
-        if self.video_encoder is not None:  # on a copy: _last_params stays the mapping's own output
-            self.video_encoder.set_bends(params.generator.encoder_bends)
-            gen = replace(params.generator, latent=self._video_latent(params.generator.latent, params.latent_offset))
-            params = replace(params, generator=gen)
-        if not params.generator.seq:
-            self._seq += 1
-            params.generator.seq = self._seq
-        self._seq_info[params.generator.seq] = (features.wall, features.time)
-        if len(self._seq_info) > 512:
-            for k in sorted(self._seq_info)[:256]:
-                del self._seq_info[k]
-        self.gen_thread.submit(params.generator, features.time)
-        self.last_latent = params.generator.latent
+        params = self._map_and_submit(features, t0)
         t1 = time.perf_counter()
 
         frame = self.gen_thread.latest()
@@ -712,38 +714,58 @@ class LiveApp:
             self.recorder.add(image, features.time, t4)
             self.stats.recorder_dropped = self.recorder.stats.dropped
 
-        t5 = time.perf_counter()
-        if self.panel is not None and self.panel.wants_close():
-            self.panel.close()
-            self.panel = None
-            self.note("panel closed; the output keeps running")
-        if self.panel is not None and self._panel_due(t5):
-            drawn = self.panel.frames
-            if not self.panel.draw():
-                self.panel.close()
-                self.panel = None
-                self.note("panel closed; the output keeps running")
-            if self.window is not None:
-                self.window.make_current()
-            if self.panel is not None and self.panel.frames != drawn:
-                cost = time.perf_counter() - t5
-                self._panel_last = t5
-                self._panel_cost = 0.8 * self._panel_cost + 0.2 * cost if self._panel_cost else cost
-                self._stage_hist["panel"].append(cost * 1000)
+        # the panel draws on its own thread: here only its window's close flag, a state copy when it
+        # asked for one, and its frame costs for the stats; nothing waits for a panel frame
+        panel = self.panel
+        if panel is not None and panel.wants_close():
+            why = f" ({panel.error})" if panel.error else ""
+            panel.close(wait=False)  # the thread ends after its current frame; the window goes then
+            self._panel_closing, self.panel, panel = panel, None, None
+            self.note(f"panel closed{why}; the output keeps running")
+        if panel is not None:
+            panel.sync()
+            while panel.costs:
+                self._stage_hist["panel"].append(panel.costs.popleft())
+        if self._panel_closing is not None and self._panel_closing.close(wait=False):
+            self._panel_closing = None
         if self.window is not None:
             import glfw
 
             glfw.poll_events()
         self._account(features, frame, uploaded, (t0, t1, t2, t3, t4))
 
-    def _panel_due(self, now: float) -> bool:
-        """Draw the panel in the slack before the next display tick; force it only when it is 0.25 s stale.
-
-        On software GL a panel frame costs more than a display interval, so drawing it right after a
-        swap would make the next output frame late; in the slack it costs nothing visible.
-        """
-        slack = self._last_tick + 1.0 / self.config.fps - now
-        return slack > self._panel_cost or now - self._panel_last > 0.25 or self._panel_cost == 0.0
+    def _map_and_submit(self, features: Features, now: float) -> FrameParams:
+        """Features → params → generator thread (latest wins, never waits). Once per displayed frame,
+        and between display ticks as soon as an onset is analysed (`_sleep_until`)."""
+        try:
+            params: FrameParams = self.mapping.step(features, now)
+            self._last_params = params
+        except Exception as exc:  # a mapping bug must not end the show: keep the last good params
+            if self._last_params is None:
+                raise
+            params = self._last_params
+            self._stage_errors += 1
+            if self._stage_errors in (1, 10, 100) or self._stage_errors % 1000 == 0:
+                log.exception("mapping step failed (%d times), showing the last good params: %s",
+                              self._stage_errors, exc)
+        if self.video_encoder is not None:  # on a copy: _last_params stays the mapping's own output
+            self.video_encoder.set_bends(params.generator.encoder_bends)
+            gen = replace(params.generator, latent=self._video_latent(params.generator.latent, params.latent_offset))
+            params = replace(params, generator=gen)
+        if not params.generator.seq:  # a stand-in mapping without its own counter
+            self._seq += 1
+            params.generator.seq = self._seq
+        self._seq_info[params.generator.seq] = (features.wall, features.time)
+        if len(self._seq_info) > 512:
+            for k in sorted(self._seq_info)[:256]:
+                del self._seq_info[k]
+        # params made for a new onset cut a routine frame in progress short (GeneratorThread preemption)
+        counts = (features.onset_count, features.kick_count, features.snare_count)
+        urgent = counts != self._submitted_counts and any(counts)
+        self._submitted_counts = counts
+        self.gen_thread.submit(params.generator, features.time, urgent=urgent)
+        self.last_latent = params.generator.latent
+        return params
 
     def _frame_features(self) -> Features:
         """The newest Features, with the peaks and events of every analysis frame since the last render.
@@ -761,10 +783,29 @@ class LiveApp:
         duration = float(getattr(player, "duration", 0.0) or 0.0)
         return feed.features(position % duration if duration > 0 else max(position, 0.0), fallback=live)
 
-    def _live_features(self) -> Features:
+    def _sleep_until(self, deadline: float) -> None:
+        """Wait for the next display tick; but when the live analysis reports a new onset meanwhile, map
+        and submit at once, so the generator starts on it up to a display interval earlier."""
+        while (left := deadline - time.perf_counter()) > 0:
+            feed = self.rehearsal
+            if feed is not None and feed.ready and self._player() is not None:  # events come from the file
+                time.sleep(left)
+                return
+            f = self.bus.wait_newer(self._waited_frame, left)
+            if f.frame <= self._waited_frame:
+                continue  # timed out: the loop ends at the deadline
+            self._waited_frame = f.frame
+            if (f.onset_count, f.kick_count, f.snare_count) != self._submitted_counts:
+                # peaks since the last displayed frame, which still gets them (the shaders' onset)
+                self._map_and_submit(self._live_features(consume=False), time.perf_counter())
+
+    def _live_features(self, consume: bool = True) -> Features:
+        """The newest snapshot with the transients of every analysis frame since the last displayed frame;
+        `consume=False` leaves them for that frame too."""
         latest = self.bus.latest
         gap = latest.frame - self._last_feature_frame
-        self._last_feature_frame = latest.frame
+        if consume:
+            self._last_feature_frame = latest.frame
         if gap <= 1:
             return latest
         recent = [f for f in self.bus.history(min(gap, 50)) if f.frame > latest.frame - gap]
@@ -792,7 +833,8 @@ class LiveApp:
         for k, v in hist.items():
             if v:
                 s.stage_ms[k] = float(np.median(v))
-        if frame is not None and frame.seq in self._seq_info:
+        s.last_present = t4
+        if uploaded and frame.seq in self._seq_info:  # first display of a generated frame
             wall, _ = self._seq_info[frame.seq]
             if wall > 0:
                 s.latency_ms = (t4 - wall) * 1000
