@@ -131,10 +131,10 @@ def generator_path(clicks: int, fps: float, preempt: bool = True, early: bool = 
         preset = Path(tmp) / "psi.toml"
         preset.write_text(PSI_PRESET)
         app = LiveApp(LiveConfig(audio=None, model=None, preset=str(preset), headless=True, size=(320, 180),
-                                 fps=fps, panel=False))
+                                 fps=fps, panel=False, gen_process=preempt))
         for effect in app.chain.effects.values():
             effect.enabled = False
-        if not preempt:  # for comparison: the generator always finishes the frame in progress
+        if not preempt:  # as before: the generator a thread of the app, always finishing its frame
             for hook in app.gen_thread._preempt_hooks:
                 hook.remove()
         if not early:  # for comparison: params only at display ticks
@@ -145,7 +145,8 @@ def generator_path(clicks: int, fps: float, preempt: bool = True, early: bool = 
             stats = app.gen_thread.stats
         finally:
             app.stop()
-    return {"path": "generator (onset → ψ of the default model, 128²)", "preemption": preempt,
+    return {"path": "generator (onset → ψ of the default model, 128²)", "generator_process": preempt,
+            "preemption": preempt,
             "onset_between_ticks": early,
             "generator_ms_p50": stats.gen_ms_p50,
             "generator_fps": stats.fps, "preempted": stats.preempted, "target_ms": stats.gen_ms_p50 + 30.0,
@@ -158,7 +159,8 @@ def main() -> None:
     ap.add_argument("--fps", type=float, default=60.0)
     ap.add_argument("--json", default="")
     ap.add_argument("--compare", action="store_true",
-                    help="also the generator path without preemption / early onsets (as before 2026-11-24)")
+                    help="also the generator path as before 2026-11-24: a thread of the app, no preemption, "
+                         "params only at display ticks")
     args = ap.parse_args()
     if not os.environ.get("PULSE_SERVER"):
         sys.exit("no PULSE_SERVER: run `source scripts/services.sh` first (the clicks go through its null sink)")

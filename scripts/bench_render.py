@@ -49,7 +49,8 @@ class SlowGenerator(ProceduralGenerator):
 def frame_times(headless: bool, seconds: float, fps: float, gen_ms: float, size: tuple[int, int],
                 panel: bool = True) -> dict:
     panel = panel and not headless
-    app = LiveApp(LiveConfig(model="procedural", headless=headless, size=size, fps=fps, panel=panel))
+    app = LiveApp(LiveConfig(model="procedural", headless=headless, size=size, fps=fps, panel=panel,
+                             gen_process=False))  # the stand-in below is a class of this script: a thread
     slow = SlowGenerator(gen_ms)
     app.generator = slow
     app.gen_thread = type(app.gen_thread)(slow, device="cpu")

@@ -17,6 +17,7 @@ from vjgan.control.peers import free_udp_port, oscsend
 from vjgan.mapping.pca import PCA_SAMPLES, PCA_SEED
 from vjgan.mapping.targets import PCA_COMPONENTS as PCA_K
 from vjgan.models.ganspace import ganspace
+from vjgan.models.runner import GeneratorThread
 
 
 def _frame_for(app: LiveApp, seq: int, timeout: float = 10.0) -> np.ndarray:
@@ -75,8 +76,10 @@ def test_pca_sliders_move_the_latent_along_the_components(tmp_path: Path, pulse_
         app.stop()
 
     # the generator's own renders (thread stopped): the shown frame is the moved latent's, not the mapped one's
-    with_pca = app.gen_thread.render(replace(mapped, seq=10**6)).image.cpu().numpy()
-    without = app.gen_thread.render(replace(mapped, latent=without_pca.astype(np.float32), seq=10**6 + 1))
+    # the same model rendered here (the app's generator runs in its own process): same code, same pixels
+    ref = GeneratorThread(app.generator)
+    with_pca = ref.render(replace(mapped, seq=10**6)).image.cpu().numpy()
+    without = ref.render(replace(mapped, latent=without_pca.astype(np.float32), seq=10**6 + 1))
     without = without.image.cpu().numpy().astype(np.float32)
     np.testing.assert_array_equal(shown, with_pca.astype(np.float32))
     assert np.abs(shown - without).mean() > 2.0  # 3 σ along the main component is a visible change

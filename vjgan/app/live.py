@@ -56,6 +56,8 @@ class LiveConfig:
     record: Path | None = None
     crossfade_ms: float = 0.0
     gen_device: str = "cpu"
+    gen_process: bool = True  # the generator in a child process (False: a thread of this process)
+    gen_threads: int = 1  # torch threads of the generator process (1 is fastest beside the app on 2 cores)
     loop: bool = True
     shaders_dir: Path | None = None  # default: the repo's shaders/ (VJGAN_SHADERS overrides)
     # looped file: beats/downbeats/sections from its cached whole-track analysis. None = when cached,
@@ -265,17 +267,9 @@ class LiveApp:
 
     # ---- building the stages ---------------------------------------------------------------------
     def _load_generator(self, model: str | None, device: str) -> Any:
-        if model == "procedural":
-            from vjgan.render.procedural import ProceduralGenerator
+        from vjgan.models.process import load_model
 
-            return ProceduralGenerator().to(device)
-        if model in (None, "default"):
-            from vjgan.models.default import load_default_generator
-
-            return load_default_generator(device)
-        from vjgan.models.loaders import load_generator
-
-        return load_generator(model, device)
+        return load_model(model, device)
 
     def _make_audio(self, audio_file: str | None, device: str | None) -> Any:
         from vjgan.audio.engine import AudioEngine
@@ -391,6 +385,13 @@ class LiveApp:
         return learn
 
     def _make_gen_thread(self) -> Any:
+        """The generator in its own process by default (no GIL shared with the analysis and this loop;
+        see models/process.py), or as a thread of this one (`gen_process=False`)."""
+        if self.config.gen_process:
+            from vjgan.models.process import GeneratorProcess
+
+            return GeneratorProcess(self.config.model, self.generator, device=self.config.gen_device,
+                                    threads=self.config.gen_threads)
         from vjgan.models.runner import GeneratorThread
 
         return GeneratorThread(self.generator, device=self.config.gen_device)

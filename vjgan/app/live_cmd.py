@@ -63,6 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video-mix", type=float, default=1.0, metavar="X",
                         help="1 = the video frame's latent replaces the mapped one (default), 0 = mapping only")
     parser.add_argument("--gen-device", default="cpu", help="torch device for the generator (cpu, cuda)")
+    parser.add_argument("--gen-threads", type=int, default=1, metavar="N",
+                        help="torch threads of the generator process (default 1; more on a machine with idle cores)")
+    parser.add_argument("--gen-in-process", action="store_true",
+                        help="run the generator as a thread of the app instead of its own process")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         panel=not args.no_panel, osc_port=args.osc_port, osc_host=args.osc_host, record=args.record,
         crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
         osc_out=args.osc_out, rehearsal=args.rehearsal, analyze=args.analyze,
-        video=args.video, video_mix=args.video_mix,
+        video=args.video, video_mix=args.video_mix, gen_process=not args.gen_in_process,
+        gen_threads=args.gen_threads,
     )
     return LiveApp(config).run()

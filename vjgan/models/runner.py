@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,9 +65,12 @@ def to_rgba(img: torch.Tensor) -> torch.Tensor:
 class GeneratorThread:
     def __init__(self, generator: Generator, device: str = "cpu", cuda_graph: bool = False,
                  compile: bool = False, precision: str = "fp32", channels_last: bool = False,
-                 name: str = "generator"):
+                 name: str = "generator", on_frame: Callable[[GeneratedFrame], None] | None = None,
+                 on_error: Callable[[str], None] | None = None):
         """precision: "fp32"; "bf16" (autocast, CPUs with AVX512-BF16 or CUDA); "fp16" (CUDA: the
-        generator's own fp16 blocks, StyleGAN2 num_fp16_res). cuda_graph / compile: see module doc."""
+        generator's own fp16 blocks, StyleGAN2 num_fp16_res). cuda_graph / compile: see module doc.
+        on_frame / on_error: called on this thread after each new frame / with each error message (how
+        the generator process publishes them)."""
         if precision not in ("fp32", "bf16", "fp16"):
             raise UserError(f"precision {precision!r} not in fp32, bf16, fp16")
         self.device = torch.device(device)
@@ -95,8 +99,8 @@ class GeneratorThread:
         self._preempt = False  # read by the layer pre-hooks without the lock (a bool store is atomic)
         self._preempt_hooks = []
         if not self._cuda_graph and self._compiled is None:  # hooks would break graphs and compilation
-            for name in generator.layer_names:
-                hook = self.generator.layer_module(name).register_forward_pre_hook(self._check_preempt)
+            for layer in generator.layer_names:
+                hook = self.generator.layer_module(layer).register_forward_pre_hook(self._check_preempt)
                 self._preempt_hooks.append(hook)
         self._structural: dict[str, object] = {}
         self._latest: GeneratedFrame | None = None
@@ -107,6 +111,7 @@ class GeneratorThread:
         self._last_seq: int | None = None
         self._errors_seen: set[str] = set()
         self.stats = GeneratorStats()
+        self.on_frame, self.on_error = on_frame, on_error
 
     # -- caller side (any thread, never blocks on the generator) --------------------------------------
     def start(self) -> GeneratorThread:
@@ -185,6 +190,8 @@ class GeneratorThread:
     def _error(self, msg: str) -> None:
         self.stats.errors += 1
         self.stats.last_error = msg
+        if self.on_error is not None:
+            self.on_error(msg)
         if msg not in self._errors_seen:
             self._errors_seen.add(msg)
             log.error("generator: %s", msg)
@@ -238,6 +245,8 @@ class GeneratorThread:
         s.gen_ms_p50, s.gen_ms_p99 = float(np.percentile(arr, 50)), float(np.percentile(arr, 99))
         if len(self._done) > 1:
             s.fps = (len(self._done) - 1) / max(self._done[-1] - self._done[0], 1e-9)
+        if self.on_frame is not None:
+            self.on_frame(self._latest)
 
     def _apply_controls(self, params: GeneratorParams) -> list[str]:
         """Bends, noise, rewrites into their preallocated tensors; bad entries skipped and returned."""
