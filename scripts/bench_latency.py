@@ -7,7 +7,8 @@ each click reaches the DAC clock; the first rendered frame that turned bright ma
 - shader path: the procedural model, every effect off but the strobe (its uniform follows the onset
   strength in the same frame).
 - generator path: every effect off; the embedded default model (a real StyleGAN2, 128²) on a still latent
-  at ψ = 0 (the average image), and a preset routing the onset strength to ψ: a click has to go through
+  at ψ = 0 (the average image), and a preset whose onset events fire an envelope on ψ (0 → 1.5 at once,
+  decaying over 250 ms: the usual "kick → punch" route): a click has to go through
   the analysis, the mapping, the generator thread and the upload before the picture changes (mean
   |difference| from the frame before the click > 12 grey levels). The issue's target: 1 generator
   frame + 30 ms.
@@ -37,9 +38,10 @@ seeds = [7]
 [targets]
 truncation = 0.0
 [[routes]]
-source = "onset"
+source = "const"
 target = "truncation"
-gain = 4.0
+gain = 1.5
+envelope = { trigger = "onset_event", attack_ms = 0, decay_ms = 250 }
 """
 
 
@@ -145,7 +147,7 @@ def generator_path(clicks: int, fps: float, preempt: bool = True, early: bool = 
             stats = app.gen_thread.stats
         finally:
             app.stop()
-    return {"path": "generator (onset → ψ of the default model, 128²)", "generator_process": preempt,
+    return {"path": "generator (onset event → ψ envelope, default model 128²)", "generator_process": preempt,
             "preemption": preempt,
             "onset_between_ticks": early,
             "generator_ms_p50": stats.gen_ms_p50,
