@@ -358,7 +358,22 @@ class SynthesisNetwork(torch.nn.Module):
 class StyleGANFamily(Generator):
     """What StyleGAN2 and StyleGAN3 share behind the Generator interface: the official mapping network
     (`mapping_network`, with w_avg), the synthesis network (`synthesis_network`) and the 16:9 crop of a
-    widescreen picture. Subclasses set both networks, `img_resolution` and `widescreen`."""
+    widescreen picture. Subclasses register the networks as submodules "mapping" and "synthesis" (the
+    official state_dict keys; the methods of the same names shadow attribute access), and set
+    `layer_names` (paths inside the synthesis network), `img_resolution` and `widescreen`."""
+
+    @property
+    def mapping_network(self) -> MappingNetwork:
+        return self._modules["mapping"]  # type: ignore[return-value]
+
+    @property
+    def synthesis_network(self) -> torch.nn.Module:
+        return self._modules["synthesis"]  # type: ignore[return-value]
+
+    def layer_module(self, name: str) -> torch.nn.Module:
+        if name not in self.layer_names:
+            raise UserError(f"unknown layer {name!r}; layers: {', '.join(self.layer_names)}")
+        return self.synthesis_network.get_submodule(name)
 
     def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                 c: torch.Tensor | None = None) -> torch.Tensor:
@@ -431,20 +446,6 @@ class StyleGAN2Generator(StyleGANFamily):
         self.layer_groups = {"coarse": (0, min(3, self.num_ws)), "middle": (min(3, self.num_ws), min(7, self.num_ws)),
                              "fine": (min(7, self.num_ws), self.num_ws)}
         self.widescreen: str | None = None
-
-    # -- modules -----------------------------------------------------------------------------------
-    @property
-    def mapping_network(self) -> MappingNetwork:
-        return self._modules["mapping"]  # type: ignore[return-value]
-
-    @property
-    def synthesis_network(self) -> SynthesisNetwork:
-        return self._modules["synthesis"]  # type: ignore[return-value]
-
-    def layer_module(self, name: str) -> torch.nn.Module:
-        if name not in self.layer_names:
-            raise UserError(f"unknown layer {name!r}; layers: {', '.join(self.layer_names)}")
-        return self.synthesis_network.get_submodule(name)
 
     def noise_gain_buffers(self) -> dict[str, torch.Tensor]:
         return {n: self.layer_module(n).noise_gain for n in self.layer_names}

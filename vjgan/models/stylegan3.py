@@ -405,19 +405,6 @@ class StyleGAN3Generator(StyleGANFamily):
         self.layer_groups = _layer_groups(synthesis.specs, self.num_ws)
         self.widescreen: str | None = None
 
-    @property
-    def mapping_network(self) -> MappingNetwork:
-        return self._modules["mapping"]  # type: ignore[return-value]
-
-    @property
-    def synthesis_network(self) -> SynthesisNetwork:
-        return self._modules["synthesis"]  # type: ignore[return-value]
-
-    def layer_module(self, name: str) -> torch.nn.Module:
-        if name not in self.layer_names:
-            raise UserError(f"unknown layer {name!r}; layers: {', '.join(self.layer_names)}")
-        return self.synthesis_network.get_submodule(name)
-
     def layer_shape(self, name: str) -> tuple[int, int, int]:
         """(channels, height, width) of a layer's output feature map, widescreen included."""
         syn = self.synthesis_network
