@@ -736,7 +736,7 @@ class LiveApp:
         self._account(features, frame, uploaded, (t0, t1, t2, t3, t4))
 
     def _map_and_submit(self, features: Features, now: float) -> FrameParams:
-        """Features → params → generator thread (latest wins, never waits). Once per displayed frame,
+        """Features → params → generator (latest wins, never waits). Once per displayed frame,
         and between display ticks as soon as an onset is analysed (`_sleep_until`)."""
         try:
             params: FrameParams = self.mapping.step(features, now)
@@ -792,6 +792,8 @@ class LiveApp:
             if feed is not None and feed.ready and self._player() is not None:  # events come from the file
                 time.sleep(left)
                 return
+            if self.bus.latest.frame < self._waited_frame:  # a new audio source counts from 0 again
+                self._waited_frame = self.bus.latest.frame
             f = self.bus.wait_newer(self._waited_frame, left)
             if f.frame <= self._waited_frame:
                 continue  # timed out: the loop ends at the deadline
