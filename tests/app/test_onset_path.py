@@ -1,5 +1,6 @@
 """An onset does not wait for the next display tick: the loop maps it and hands it to the generator as
-urgent params while it waits for the tick (a real click track through the file player and the analysis)."""
+urgent params while it waits for the tick, and shows the frame made for it as soon as it is ready (a real
+click track through the file player and the analysis)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,4 @@ def test_onsets_are_submitted_between_display_ticks(tmp_path: Path, pulse_server
     assert len(early) >= counts // 2, (len(early), counts, submitted)
     assert all(urgent for _, urgent, _ in early)  # made for an onset: they may preempt a routine frame
     assert {seq for seq, _, _ in early} & rendered  # and the generator rendered them
+    assert app.stats.onset_frames > 0  # and some were shown as soon as ready, before the next tick

@@ -84,6 +84,7 @@ class LiveStats:
     audio_overflows: int = 0
     recorder_dropped: int = 0
     last_present: float = 0.0  # perf_counter() when the newest frame was presented / read back
+    onset_frames: int = 0  # generated frames for an onset shown as soon as ready, between display ticks
 
 
 class _PngWriter:
@@ -215,6 +216,7 @@ class LiveApp:
         self._last_feature_frame = 0  # newest analysis frame a displayed frame was mapped from
         self._waited_frame = 0  # newest analysis frame seen while waiting for the display tick
         self._submitted_counts = (0, 0, 0)  # onset/kick/snare counters of the last submitted params
+        self._urgent: tuple[int, float] | None = None  # (seq, when) of onset params not yet on screen
         self._last_params: FrameParams | None = None
         self._stage_errors = 0
         self._panel_closing: Any = None  # a closed ControlPanel whose thread is still finishing its frame
@@ -660,7 +662,9 @@ class LiveApp:
         """Hold the display rate (Xvfb and headless have no vsync; with vsync this rarely sleeps)."""
         interval = 1.0 / self.config.fps
         target = self._last_tick + interval
-        self._sleep_until(target)
+        if self._sleep_until(target):
+            self.stats.onset_frames += 1
+            return  # an onset's generated frame arrived: it is shown now, the tick stays where it was
         now = time.perf_counter()
         dt = now - self._last_tick
         self._last_tick = now if dt > 2 * interval else target  # resync after a stall, else no drift
@@ -681,6 +685,8 @@ class LiveApp:
         uploaded = False
         if frame is not None:
             uploaded = self.uploader.upload(frame)
+            if self._urgent is not None and frame.seq >= self._urgent[0]:
+                self._urgent = None
         t2 = time.perf_counter()
 
         self.chain.poll()
@@ -765,6 +771,8 @@ class LiveApp:
         urgent = counts != self._submitted_counts and any(counts)
         self._submitted_counts = counts
         self.gen_thread.submit(params.generator, features.time, urgent=urgent)
+        if urgent:
+            self._urgent = (params.generator.seq, now)
         self.last_latent = params.generator.latent
         return params
 
@@ -784,23 +792,33 @@ class LiveApp:
         duration = float(getattr(player, "duration", 0.0) or 0.0)
         return feed.features(position % duration if duration > 0 else max(position, 0.0), fallback=live)
 
-    def _sleep_until(self, deadline: float) -> None:
+    def _sleep_until(self, deadline: float) -> bool:
         """Wait for the next display tick; but when the live analysis reports a new onset meanwhile, map
-        and submit at once, so the generator starts on it up to a display interval earlier."""
+        and submit at once, so the generator starts on it up to a display interval earlier; and when the
+        frame made for an onset is ready before the tick, return True at once to show it (late-latching:
+        with vsync the swap then lands on the coming vblank instead of the one after)."""
         while (left := deadline - time.perf_counter()) > 0:
+            if self._urgent is not None:
+                frame = self.gen_thread.latest()
+                if frame is not None and frame.seq >= self._urgent[0]:
+                    self._urgent = None
+                    return True
+                if time.perf_counter() - self._urgent[1] > 0.5:  # the generator is stuck: stop watching
+                    self._urgent = None
             feed = self.rehearsal
             if feed is not None and feed.ready and self._player() is not None:  # events come from the file
                 time.sleep(left)
-                return
+                return False
             if self.bus.latest.frame < self._waited_frame:  # a new audio source counts from 0 again
                 self._waited_frame = self.bus.latest.frame
-            f = self.bus.wait_newer(self._waited_frame, left)
+            f = self.bus.wait_newer(self._waited_frame, min(left, 0.001) if self._urgent is not None else left)
             if f.frame <= self._waited_frame:
                 continue  # timed out: the loop ends at the deadline
             self._waited_frame = f.frame
             if (f.onset_count, f.kick_count, f.snare_count) != self._submitted_counts:
                 # peaks since the last displayed frame, which still gets them (the shaders' onset)
                 self._map_and_submit(self._live_features(consume=False), time.perf_counter())
+        return False
 
     def _live_features(self, consume: bool = True) -> Features:
         """The newest snapshot with the transients of every analysis frame since the last displayed frame;
