@@ -25,10 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from vjgan.errors import UserError
-from vjgan.models.stylegan2 import FullyConnectedLayer, MappingNetwork, StyleGANFamily
-
-WIDESCREEN_MODES = (None, "mirror", "16:9")
-NOISE_MODES = ("const", "random", "none")
+from vjgan.models.stylegan2 import NOISE_MODES, WIDESCREEN_MODES, FullyConnectedLayer, MappingNetwork, StyleGANFamily
 
 
 @dataclass
