@@ -216,3 +216,18 @@ def test_stylegan2_pickle_from_the_stylegan3_repo_flat_kwargs(tmp_path):
     loaded = load_generator(write_official_pickle(g, tmp_path / "sg2.pkl", flat_kwargs=True))
     assert loaded.config.channel_base == 128 and loaded.config.channel_max == 16
     assert torch.equal(render(loaded), render(g))
+
+
+def test_changing_a_filter_in_place_changes_the_picture():
+    """The resampling matrices are cached per filter contents: a filter edited after a forward (in place,
+    as load_state_dict does) is used at the next frame, and restoring it restores the picture exactly."""
+    gen = small_generator3(seed=3)
+    before = render(gen)
+    f = dict(gen.named_buffers())[f"synthesis.{gen.layer_names[1]}.up_filter"]
+    keep = f.clone()
+    with torch.no_grad():
+        f.mul_(0.5)
+    assert not torch.equal(render(gen), before)
+    with torch.no_grad():
+        f.copy_(keep)
+    assert torch.equal(render(gen), before)

@@ -335,17 +335,14 @@ class SynthesisLayer(torch.nn.Module):
             x = x.clamp(-self.conv_clamp, self.conv_clamp)
         return self._resample(x, self.down_filter, "down", 1, s.down, (0, 0, 0, 0), 1.0)
 
-    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
-        self._mats = {}
-        super()._load_from_state_dict(*args, **kwargs)
-
     def _resample(self, x: torch.Tensor, f: torch.Tensor | None, tag: str, up: int, down: int,
                   pad: tuple[int, int, int, int], gain: float) -> torch.Tensor:
         h, w = x.shape[2], x.shape[3]
         if f is None or f.ndim != 1 or max(h, w) > MATMUL_MAX:
             return fir_filter(x, f, up=up, down=down, pad=pad, gain=gain)
-        # matrices cached per size/device/dtype; a load_state_dict (new filters) clears the cache
-        key = (tag, h, w, x.device, x.dtype)
+        # matrices cached per size/device/dtype and per filter contents: any in-place change of the filter
+        # (load_state_dict, an edit) bumps its version counter, so a stale matrix is never used
+        key = (tag, h, w, x.device, x.dtype, f.data_ptr(), f._version)
         mats = self._mats.get(key)
         if mats is None:
             with torch.inference_mode(False), torch.no_grad():  # plain tensors: usable outside inference too
