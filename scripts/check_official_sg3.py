@@ -19,10 +19,10 @@ import math
 import pickle
 import sys
 import tempfile
-import types
 from pathlib import Path
 
 import torch
+from official_compare import compare_outputs, diff, import_official, randomise_sg2
 
 from vjgan.models.loaders import load_generator
 from vjgan.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator
@@ -34,21 +34,6 @@ CASES = [
          conv_kernel=1, use_radial_filters=True),
 ]
 Z = 32
-
-
-def _stub_imports() -> None:
-    try:
-        import requests  # noqa: F401  (dnnlib.util imports it; the networks do not need it)
-    except ImportError:
-        sys.modules["requests"] = types.ModuleType("requests")
-    try:
-        import pkg_resources  # noqa: F401  (conv2d_gradfix: a version check only)
-    except ImportError:
-        import packaging.version
-
-        mod = types.ModuleType("pkg_resources")
-        mod.parse_version = packaging.version.parse  # type: ignore[attr-defined]
-        sys.modules["pkg_resources"] = mod
 
 
 @torch.no_grad()
@@ -67,10 +52,6 @@ def _randomise(og: torch.nn.Module) -> None:
             b.copy_(torch.tensor([[math.cos(a), -math.sin(a), 0.1], [math.sin(a), math.cos(a), -0.2], [0, 0, 1]]))
 
 
-def _diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    return (a - b).abs().max().item()
-
-
 @torch.no_grad()
 def _sensitivity(gen: StyleGAN3Generator, z: torch.Tensor) -> str:
     """Proof the comparison is not vacuous: every parameter/buffer moves the picture."""
@@ -81,7 +62,7 @@ def _sensitivity(gen: StyleGAN3Generator, z: torch.Tensor) -> str:
             continue  # only used by truncation (compared through ws with psi 0.7)
         keep = v.clone()
         v.add_(0.05 * (v.abs().mean() + 0.1))
-        if _diff(gen(z), ref) > 0:
+        if diff(gen(z), ref) > 0:
             hits += 1
         else:
             dead.append(k)
@@ -93,8 +74,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkout", type=Path, help="a stylegan3 checkout (github.com/NVlabs/stylegan3)")
     args = ap.parse_args()
-    sys.path.insert(0, str(args.checkout.expanduser()))
-    _stub_imports()
+    import_official(args.checkout)
     import dnnlib  # type: ignore[import-not-found]
     from training.augment import AugmentPipe  # type: ignore[import-not-found]
     from training.networks_stylegan2 import Discriminator  # type: ignore[import-not-found]
@@ -117,7 +97,7 @@ def main() -> int:
         assert list(og.synthesis.layer_names) == list(ours.synthesis_network.layer_names), "layer names differ"
         od, md = og.state_dict(), ours.state_dict()
         assert od.keys() == md.keys(), sorted(set(od) ^ set(md))
-        d_filt = max(_diff(od[k], md[k]) for k in od if k.endswith("_filter"))
+        d_filt = max(diff(od[k], md[k]) for k in od if k.endswith("_filter"))
         print(f"{case['name']}: {sum(k.endswith('_filter') for k in od)} designed filters max|d|={d_filt:.3g}")
         worst = max(worst, d_filt)
         ours.load_state_dict(od)
@@ -125,17 +105,7 @@ def main() -> int:
         c = torch.zeros(4, case["c_dim"])
         if case["c_dim"]:
             c[:, 1] = 1
-        with torch.no_grad():
-            for psi in (1.0, 0.7):
-                wo = og.mapping(z, c, truncation_psi=psi)
-                wm = ours.mapping(z, psi, c=c if case["c_dim"] else None)
-                for b in (1, 4):
-                    io = og.synthesis(wo[:b])
-                    im = ours.synthesis(wo[:b])
-                    d_ws, d_img = _diff(wo, wm), _diff(io, im)
-                    worst = max(worst, d_ws, d_img)
-                    print(f"  psi={psi} batch={b}: ws max|d|={d_ws:.3g} image max|d|={d_img:.3g} "
-                          f"(image range ±{io.abs().max().item():.2f})")
+        worst = max(worst, compare_outputs(og, ours, z, c, " "))
         print(f"  state entries that change the image when perturbed: {_sensitivity(ours, z[:1])}")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "network-snapshot.pkl"
@@ -151,7 +121,7 @@ def main() -> int:
             with torch.no_grad():
                 a = og(z, c, truncation_psi=0.6)
                 b = loaded.synthesis(loaded.mapping(z, 0.6, c=c if case["c_dim"] else None))
-            d = _diff(a, b)
+            d = diff(a, b)
             worst = max(worst, d)
             print(f"  official pickle via vjgan's safe loader ({type(loaded).__name__}): image max|d|={d:.3g}")
 
@@ -160,11 +130,7 @@ def main() -> int:
     og2 = OfficialSG2(z_dim=Z, c_dim=0, w_dim=Z, img_resolution=32, img_channels=3,
                         mapping_kwargs=dnnlib.EasyDict(num_layers=3), channel_base=512, channel_max=64,
                         fused_modconv_default="inference_only").eval()
-    with torch.no_grad():
-        for n, p in og2.named_parameters():
-            if "noise_strength" in n or n.endswith("bias"):
-                p.normal_(0, 0.5)
-        og2.mapping.w_avg.normal_()
+    randomise_sg2(og2)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sg2.pkl"
         with open(path, "wb") as fh:
@@ -174,7 +140,7 @@ def main() -> int:
         with torch.no_grad():
             a = og2(z, None, truncation_psi=0.6, noise_mode="const", force_fp32=True)
             b = loaded.synthesis(loaded.mapping(z, 0.6))
-        d = _diff(a, b)
+        d = diff(a, b)
         worst = max(worst, d)
         print(f"stylegan3-repo StyleGAN2 pickle (channel_base 512) via vjgan's safe loader: image max|d|={d:.3g}")
     print(f"worst max |difference|: {worst:.3g}")
