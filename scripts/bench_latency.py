@@ -123,9 +123,11 @@ def shader_path(clicks: int, fps: float) -> dict:
     app.start()
     try:
         lat = measure(app, clicks, brighter)
+        audio_ms = app.stats.stage_ms.get("audio")
     finally:
         app.stop()
-    return {"path": "shader (strobe on the onset strength)", **summary(lat)}
+    return {"path": "shader (strobe on the onset strength)", "audio_input_to_features_ms": audio_ms,
+            **summary(lat)}
 
 
 def generator_path(clicks: int, fps: float, preempt: bool = True, early: bool = True) -> dict:

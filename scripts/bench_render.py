@@ -5,12 +5,8 @@
    intervals exceeded 2 display intervals (the issue's spike target), the panel's own frame rate (it draws
    on its own thread and backs off while the output is late) and the load average around each part (on a
    shared 2-core machine the other jobs decide much of the result).
-2. Latency: the app listens to the live input (the PulseAudio null sink's monitor under scripts/services.sh);
-   this script plays clicks into the sink with a low-latency sounddevice stream and timestamps when each
-   click reaches the DAC clock; the strobe effect (driven by the onset strength every frame) turns the
-   output white, and the first frame read back brighter marks "on screen". The generator path's latency
-   (params computed from a Features snapshot → the frame made from them is displayed) comes from the app's
-   own accounting.
+2. Latency: clicks played into the PulseAudio null sink the app records from, through the strobe shader
+   (scripts/bench_latency.py's shader path; run that script for the generator path too).
 
 Run: `source scripts/services.sh && .venv/bin/python scripts/bench_render.py --json bench_render.json`.
 """
@@ -24,7 +20,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import numpy as np
@@ -80,68 +75,12 @@ def frame_times(headless: bool, seconds: float, fps: float, gen_ms: float, size:
     }
 
 
-def latency(clicks: int, fps: float, size: tuple[int, int]) -> dict:
-    import sounddevice as sd
+def latency(clicks: int, fps: float) -> dict:
+    """Click → screen through the shaders: scripts/bench_latency.py's shader path (that script also
+    measures the generator path, through the real default model)."""
+    from bench_latency import shader_path
 
-    app = LiveApp(LiveConfig(audio=None, model="procedural", headless=True, size=size, fps=fps, panel=False))
-    for name, effect in app.chain.effects.items():
-        effect.enabled = name == "strobe"
-    app.chain.set_param("strobe", "amount", 1.0)
-    app.chain.set_param("strobe", "threshold", 0.2)
-    app.start()
-    sr = 44100
-    click = np.zeros(sr // 50, np.float32)
-    click[: sr // 200] = np.random.default_rng(0).uniform(-0.9, 0.9, sr // 200)
-    pending = threading.Event()
-    sent: list[float] = []
-    state = {"pos": -1}
-
-    def callback(out: np.ndarray, frames: int, t, status) -> None:  # noqa: ANN001 - PortAudio signature
-        out.fill(0)
-        if pending.is_set() and state["pos"] < 0:
-            state["pos"] = 0
-            sent.append(time.perf_counter() + (t.outputBufferDacTime - t.currentTime))
-            pending.clear()
-        if state["pos"] >= 0:
-            chunk = click[state["pos"] : state["pos"] + frames]
-            out[: len(chunk), 0] = chunk
-            out[: len(chunk), 1] = chunk
-            state["pos"] += frames
-            if state["pos"] >= len(click):
-                state["pos"] = -1
-
-    seen: list[float] = []
-    gen_lat: list[float] = []
-    with sd.OutputStream(samplerate=sr, channels=2, dtype="float32", latency="low", callback=callback):
-        warm = time.perf_counter() + 3.0  # let the sink settle at low latency (see headless-stack notes)
-        while time.perf_counter() < warm:
-            app.step()
-            app._pace()
-        for _ in range(clicks):
-            base = float(app.chain.read().mean())
-            pending.set()
-            t_give_up = time.perf_counter() + 1.0
-            detected = None
-            while time.perf_counter() < t_give_up:
-                app.step()
-                if detected is None and float(app.chain.read().mean()) > base + 60:
-                    detected = time.perf_counter()
-                app._pace()
-            if detected is not None and len(sent) > len(seen):
-                seen.append((detected - sent[len(seen)]) * 1000)
-            elif len(sent) > len(seen):
-                sent.pop()
-            gen_lat.append(app.stats.latency_ms)
-    stats = app.stats
-    app.stop()
-    lat = np.asarray(seen) if seen else np.asarray([np.nan])
-    return {
-        "clicks": clicks, "detected": len(seen), "display_fps": fps,
-        "audio_to_screen_ms_p50": float(np.nanmedian(lat)), "audio_to_screen_ms_max": float(np.nanmax(lat)),
-        "audio_to_screen_ms_all": [round(x, 1) for x in seen],
-        "generator_path_latency_ms_p50": float(np.median(gen_lat)) if gen_lat else None,
-        "generator_ms_p50": stats.gen_ms, "audio_input_to_features_ms": stats.stage_ms.get("audio"),
-    }
+    return {"display_fps": fps, **shader_path(clicks, fps)}
 
 
 def main() -> None:
@@ -158,7 +97,7 @@ def main() -> None:
     w, h = (int(x) for x in args.size.split("x"))
     if args.part:
         if args.part == "latency":
-            part = latency(args.clicks, args.fps, (320, 180))
+            part = latency(args.clicks, args.fps)
         else:
             part = frame_times(args.part == "headless", args.seconds, args.fps, args.gen_ms, (w, h),
                                panel=args.part == "window")
