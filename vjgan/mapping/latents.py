@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -293,12 +294,17 @@ def compose(
     return out
 
 
+def weighted_sum(terms: Iterable[tuple[float, np.ndarray]]) -> np.ndarray | None:
+    """Σ amount × vector over the non-zero amounts; None when there is nothing to add."""
+    out = None
+    for amount, vec in terms:
+        if amount:
+            d = amount * vec
+            out = d if out is None else out + d
+    return out
+
+
 def direction_offset(bank: LatentBank, directions: dict[str, float]) -> np.ndarray | None:
     """Σ amount × direction (prototype edits), kept apart from the composed latent so a latent from
     elsewhere (a camera frame through the VAE-GAN encoder) can take the same edits; None = no edit."""
-    out = None
-    for name, amount in directions.items():
-        if amount:
-            d = amount * bank.directions[name]
-            out = d if out is None else out + d
-    return out
+    return weighted_sum((amount, bank.directions[name]) for name, amount in directions.items())

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vjgan.errors import UserError
+from vjgan.mapping.latents import weighted_sum
 from vjgan.mapping.targets import PCA_COMPONENTS
 from vjgan.models.base import Generator
 
@@ -106,8 +107,4 @@ class PcaExplorer:
         dirs = self.directions
         if dirs is None or dirs.shape[1:] != shape:
             return None
-        out = None
-        for i, a in amounts.items():
-            if a and i < len(dirs):
-                out = a * dirs[i] if out is None else out + a * dirs[i]
-        return out
+        return weighted_sum((a, dirs[i]) for i, a in amounts.items() if i < len(dirs))
