@@ -83,8 +83,14 @@ class ClickPlayer:
                 self.pos = -1
 
 
-def measure(app: LiveApp, clicks: int, detect, gap_s: float = 1.0) -> list[float]:
-    """Click, then run the loop until `detect(frame before, frame)`; one latency (ms) per detected click."""
+def measure(app: LiveApp, clicks: int, detect, gap_s: float = 1.0,
+            analysed: list[float] | None = None, after_analysis: list[float] | None = None) -> list[float]:
+    """Click, then run the loop until `detect(frame before, frame)`; one latency (ms) per detected click.
+
+    `analysed` gets, per click, the ms from the click to its onset event being published by the analysis
+    (the part of the latency that comes before the mapping, the generator and the render);
+    `after_analysis` the ms from the analysis publishing the features a generated frame was made from to
+    that frame's first presentation (`LiveStats.latency_ms`: mapping, generator, upload, render)."""
     player = ClickPlayer()
     seen: list[float] = []
     with player.stream:
@@ -95,6 +101,7 @@ def measure(app: LiveApp, clicks: int, detect, gap_s: float = 1.0) -> list[float
         for _ in range(clicks):
             base = app.chain.read().astype(np.float32)
             n_sent = len(player.sent)
+            onsets_before = app.bus.latest.onset_count
             player.pending.set()
             give_up = time.perf_counter() + gap_s
             detected = None
@@ -102,16 +109,26 @@ def measure(app: LiveApp, clicks: int, detect, gap_s: float = 1.0) -> list[float
                 app.step()
                 if detected is None and detect(base, app.chain.read()):
                     detected = app.stats.last_present  # when that frame was presented
+                    to_screen = app.stats.latency_ms  # features of its params published → presented
                 app._pace()
             if detected is not None and len(player.sent) > n_sent:
-                seen.append((detected - player.sent[n_sent]) * 1000)
+                sent = player.sent[n_sent]
+                seen.append((detected - sent) * 1000)
+                first = next((f for f in app.bus.history() if f.onset_count > onsets_before), None)
+                if analysed is not None and first is not None:
+                    analysed.append((first.wall - sent) * 1000)
+                if after_analysis is not None:
+                    after_analysis.append(to_screen)
     return seen
 
 
-def summary(lat: list[float]) -> dict:
+def summary(lat: list[float], analysed: list[float], after: list[float] | None = None) -> dict:
     a = np.asarray(lat) if lat else np.asarray([np.nan])
+    b = np.asarray(analysed) if analysed else np.asarray([np.nan])
     return {"detected": len(lat), "ms_p50": float(np.nanmedian(a)), "ms_p90": float(np.nanpercentile(a, 90)),
-            "ms_max": float(np.nanmax(a)), "ms_all": [round(x, 1) for x in lat]}
+            "ms_max": float(np.nanmax(a)), "ms_all": [round(x, 1) for x in lat],
+            "click_to_onset_event_ms_p50": float(np.nanmedian(b)),
+            **({"onset_event_to_screen_ms_p50": float(np.median(after))} if after else {})}
 
 
 def shader_path(clicks: int, fps: float) -> dict:
@@ -122,12 +139,15 @@ def shader_path(clicks: int, fps: float) -> dict:
     app.chain.set_param("strobe", "threshold", 0.2)
     app.start()
     try:
-        lat = measure(app, clicks, brighter)
+        analysed: list[float] = []
+        lat = measure(app, clicks, brighter, analysed=analysed)
         audio_ms = app.stats.stage_ms.get("audio")
+        input_ms = app.audio.stats.device_latency_ms
     finally:
         app.stop()
     return {"path": "shader (strobe on the onset strength)", "audio_input_to_features_ms": audio_ms,
-            **summary(lat)}
+            "input_device_latency_ms": input_ms,
+            **summary(lat, analysed)}
 
 
 def generator_path(clicks: int, fps: float, preempt: bool = True, early: bool = True) -> dict:
@@ -145,7 +165,9 @@ def generator_path(clicks: int, fps: float, preempt: bool = True, early: bool = 
             app._sleep_until = lambda deadline: time.sleep(max(0.0, deadline - time.perf_counter()))
         app.start()
         try:
-            lat = measure(app, clicks, changed)
+            analysed: list[float] = []
+            after: list[float] = []
+            lat = measure(app, clicks, changed, analysed=analysed, after_analysis=after)
             stats = app.gen_thread.stats
         finally:
             app.stop()
@@ -154,7 +176,7 @@ def generator_path(clicks: int, fps: float, preempt: bool = True, early: bool = 
             "onset_between_ticks": early,
             "generator_ms_p50": stats.gen_ms_p50,
             "generator_fps": stats.fps, "preempted": stats.preempted, "target_ms": stats.gen_ms_p50 + 30.0,
-            **summary(lat)}
+            **summary(lat, analysed, after)}
 
 
 def main() -> None:

@@ -63,6 +63,8 @@ def frame_times(headless: bool, seconds: float, fps: float, gen_ms: float, size:
         last = now
     stats = app.stats
     panel_frames = (app.panel.frames - panel_frames) if app.panel is not None else 0
+    panel_parts = ({k: float(np.median(v)) for k, v in app.panel.part_costs.items() if v}
+                   if app.panel is not None else {})
     app.stop()
     ft = np.asarray(intervals[5:])
     return {
@@ -71,7 +73,7 @@ def frame_times(headless: bool, seconds: float, fps: float, gen_ms: float, size:
         "frame_ms_p50": float(np.percentile(ft, 50)), "frame_ms_p99": float(np.percentile(ft, 99)),
         "frame_ms_max": float(ft.max()), "spikes_over_2_intervals": int((ft > 2000 / fps).sum()),
         "frames": len(ft), "generator_fps": stats.gen_fps, "stage_ms_p50": stats.stage_ms,
-        "panel_fps": panel_frames / seconds, "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
+        "panel_fps": panel_frames / seconds, "panel_ms_p50": panel_parts, "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
     }
 
 

@@ -91,7 +91,11 @@ def test_shipped_preset_runs_and_every_route_moves(path, demo_features, default_
     lat = np.array(latents)
     assert float(np.abs(np.diff(lat, axis=0)).max()) > 1e-3, f"{path.name}: the latent never moves"
     assert np.isfinite(lat).all()
-    # the default model renders them: different frames give different images
-    images = _render(generator_thread, [frames[i].generator for i in (n // 4, n // 2, 3 * n // 4)])
+    # the default model renders them: the frames where the routes are most and least active (fixed times
+    # can all fall where every envelope has decayed) give different images
+    activity = np.abs(outs_a - np.median(outs_a[n // 8 :], axis=0)).sum(axis=1)
+    busiest = n // 8 + int(np.argmax(activity[n // 8 :]))
+    quietest = n // 8 + int(np.argmin(activity[n // 8 :]))
+    images = _render(generator_thread, [frames[i].generator for i in (n // 2, busiest, quietest)])
     assert all(np.isfinite(im).all() for im in images)
-    assert float(np.abs(images[0] - images[1]).mean()) > 1e-4 or float(np.abs(images[1] - images[2]).mean()) > 1e-4
+    assert float(np.abs(images[1] - images[2]).mean()) > 1e-4, f"{path.name}: the routes do not change the image"

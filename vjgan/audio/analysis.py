@@ -148,9 +148,11 @@ class OnlineAnalyzer:
         fps = self.fps
         self._buf = np.zeros(LONG, dtype=np.float32)
         self._spectral = SpectralAnalyzer(self.sample_rate)
-        self._onset_peaks = OnlinePeakPicker(self.ONSET_THRESHOLD, pre_max=3, post_max=1, combine=3)
-        self._kick_peaks = OnlinePeakPicker(0.3, pre_max=3, post_max=1, combine=8, adaptive=2.0)
-        self._snare_peaks = OnlinePeakPicker(0.3, pre_max=3, post_max=1, combine=8, adaptive=2.0)
+        # events on the rising edge (post_max=0): 10 ms (onsets, kicks) to 20 ms (snares) sooner than
+        # confirmed peaks, with the same onset F-measure against madmom offline on the shared tracks
+        self._onset_peaks = OnlinePeakPicker(self.ONSET_THRESHOLD, pre_max=3, post_max=0, combine=3)
+        self._kick_peaks = OnlinePeakPicker(0.3, pre_max=3, post_max=0, combine=8, adaptive=2.0)
+        self._snare_peaks = OnlinePeakPicker(0.3, pre_max=3, post_max=0, combine=8, adaptive=2.0)
         # the onset activation peaks about one frame after the hit: emit beats that much earlier
         self._beats = BeatTracker(fps=fps, lead=1.0)
         self._norm = {k: PeakNorm(10.0, 0.5) for k in ("bass", "mid", "high", "percussive", "harmonic")}
@@ -175,8 +177,8 @@ class OnlineAnalyzer:
     def onset_delay(self) -> float:
         """Seconds from an onset to the `Features.time` of the frame reporting it.
 
-        The activation peaks one frame after the onset (measured on click tracks); peak picking confirms
-        it `post_max` frames later.
+        The activation rises about one frame after the onset (measured on click tracks); events fire on
+        that rise (`post_max` = 0) or `post_max` frames after the peak.
         """
         return (self._onset_peaks.delay + 1) / self.fps
 

@@ -30,6 +30,8 @@ class AudioSource:
         self.ring = RingBuffer(int(RING_SECONDS * sample_rate), 1)
         # (ring frames written, perf_counter) after the newest block: lets the engine time latency
         self.last_block: tuple[int, float] = (0, time.perf_counter())
+        # set after every block: the analysis thread wakes on it instead of polling (no sleep latency)
+        self.data_ready = threading.Event()
         self.status_flags = 0  # PortAudio over/underflow flags reported to callbacks
 
     def start(self) -> None:
@@ -53,7 +55,12 @@ class AudioSource:
     def _push(self, mono: np.ndarray) -> None:
         """Producer side (audio callback or clock thread): copy in, note the time. Nothing else."""
         self.ring.write(mono)
+        self._noted()
+
+    def _noted(self) -> None:
+        """After a block reached the ring: its time for latency stats, and wake the analysis."""
         self.last_block = (self.ring.frames_written, time.perf_counter())
+        self.data_ready.set()
 
     def __enter__(self) -> AudioSource:
         self.start()

@@ -174,7 +174,9 @@ class AudioEngine:
                     self._apply_tempo_commands()
                 block = ring.read(hop)
                 if block is None:
-                    time.sleep(0.002)
+                    # woken by the source's next block (a timeout only so stop() is seen)
+                    self.source.data_ready.wait(0.05)
+                    self.source.data_ready.clear()
                     continue
                 end = ring.frames_read  # stream index just past this hop
                 t0 = time.perf_counter()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 
@@ -116,7 +115,7 @@ class LiveInput(AudioSource):
             self.ring.write(indata[:, 0])
         else:
             self.ring.write(indata.mean(axis=1))
-        self.last_block = (self.ring.frames_written, time.perf_counter())
+        self._noted()
 
     def start(self) -> None:
         self._stream.start()

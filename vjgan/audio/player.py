@@ -10,7 +10,6 @@ callback picks up at the next block.
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -157,7 +156,7 @@ class FilePlayer(AudioSource):
         block = self.render(frames)
         outdata[:] = block  # mono broadcasts to both output channels
         self.ring.write(block[:, 0] if block.shape[1] == 1 else block.mean(axis=1))
-        self.last_block = (self.ring.frames_written, time.perf_counter())
+        self._noted()
 
     def start(self) -> None:
         if self._stream is not None:

@@ -197,6 +197,8 @@ class ControlPanel:
         # per panel frame: (output frames at its start, at its end): the output keeps going meanwhile
         self.overlap: deque[tuple[int, int]] = deque(maxlen=256)
         self.costs: deque[float] = deque(maxlen=64)  # ms per panel frame, collected by the render loop
+        # ms per part of a panel frame: the UI in Python, the GL draw calls, the swap (rasterize + present)
+        self.part_costs: dict[str, deque[float]] = {k: deque(maxlen=64) for k in ("ui", "draw", "swap")}
         self._file_text = app.audio_file or ""
         self._preset_name = ""
         self._route_src = 0
@@ -473,6 +475,7 @@ class ControlPanel:
         except Exception as exc:  # noqa: BLE001 - a panel bug must never stop the show
             log.exception("panel error: %s", exc)
         imgui.render()
+        t1 = time.perf_counter()
         gl.glViewport(0, 0, fw, fh)
         gl.glClearColor(0.08, 0.08, 0.1, 1.0)
         gl.glClear(gl.GL_COLOR_BUFFER_BIT)
@@ -483,7 +486,9 @@ class ControlPanel:
             gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
             data = gl.glReadPixels(0, 0, fw, fh, gl.GL_RGB, gl.GL_UNSIGNED_BYTE)
             self.last_image = np.frombuffer(data, np.uint8).reshape(fh, fw, 3)[::-1].copy()
+        t2 = time.perf_counter()
         glfw.swap_buffers(self.window)
+        t3 = time.perf_counter()
         self._tap_rect = self._tap_next  # what the user sees now
         self.frames += 1
         if capture is not None:
@@ -493,6 +498,8 @@ class ControlPanel:
                 capture[1].set()
         cost = time.perf_counter() - t0
         self.costs.append(cost * 1000.0)
+        for k, v in (("ui", t1 - t0), ("draw", t2 - t1), ("swap", t3 - t2)):
+            self.part_costs[k].append(v * 1000.0)
         if start_frames >= 0:
             self.overlap.append((start_frames, self.app.stats.frames))
         return cost
