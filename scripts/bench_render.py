@@ -73,7 +73,8 @@ def frame_times(headless: bool, seconds: float, fps: float, gen_ms: float, size:
         "frame_ms_p50": float(np.percentile(ft, 50)), "frame_ms_p99": float(np.percentile(ft, 99)),
         "frame_ms_max": float(ft.max()), "spikes_over_2_intervals": int((ft > 2000 / fps).sum()),
         "frames": len(ft), "generator_fps": stats.gen_fps, "stage_ms_p50": stats.stage_ms,
-        "panel_fps": panel_frames / seconds, "panel_ms_p50": panel_parts, "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
+        "panel_fps": panel_frames / seconds, "panel_ms_p50": panel_parts,
+        "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
     }
 
 

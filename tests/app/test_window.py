@@ -31,6 +31,9 @@ def test_window_panel_broken_shader_and_closing_the_panel(tmp_path: Path, x_disp
     # the panel draws on its own thread: output frames were completed while panel frames were being drawn
     # (with the panel in the render loop this count is 0 by construction)
     assert r["panel_frames_timed"] >= 2 and r["panel_frames_with_output_frames"] >= 1
+    # paced output: every panel swap right after an output present; a stalled output: the panel goes on
+    assert r["panel_swaps_after_present"] >= 3 and r["panel_swaps_unsynced"] <= 1, r  # 1: a > 0.25 s stall
+    assert r["panel_frames_while_output_stalled"] >= 2 and r["panel_swaps_unsynced_while_stalled"] >= 2, r
     # tap tempo: real clicks on the panel's TAP button at 100 BPM override the 120 BPM click track
     assert abs(r["tempo_before_taps"] - 100.0) > 10.0
     assert abs(r["tempo_after_taps"] - 100.0) < 6.0 and r["tempo_held"]

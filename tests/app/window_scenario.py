@@ -115,6 +115,17 @@ def main(out: Path) -> None:
         r["panel_frames_with_output_frames"] = sum(1 for a, b in overlap if b > a)
         r["output_frames_inside_panel_frames"] = sum(max(0, b - a) for a, b in overlap)
 
+        # the panel flushes its frames to the (shared, on llvmpipe) rasterizer right after output presents...
+        synced, unsynced = app.panel.swaps_after_present, app.panel.swaps_unsynced
+        run_for(app, 1.0)
+        r["panel_swaps_after_present"] = app.panel.swaps_after_present - synced
+        r["panel_swaps_unsynced"] = app.panel.swaps_unsynced - unsynced
+        # ...and still draws while the render loop is stalled (nothing presented for 1.5 s)
+        frames, unsynced = app.panel.frames, app.panel.swaps_unsynced
+        time.sleep(1.5)
+        r["panel_frames_while_output_stalled"] = app.panel.frames - frames
+        r["panel_swaps_unsynced_while_stalled"] = app.panel.swaps_unsynced - unsynced
+
         # tap tempo: four real clicks on the Audio tab's TAP button, 0.6 s apart (100 BPM; the track is 120)
         app.panel.tab = "Audio"
         step_fast(app, lambda: app.panel.tap_rect is not None, 5.0)

@@ -30,7 +30,6 @@ import glfw  # noqa: I001 - glfw before imgui_bundle, so imgui uses this glfw (s
 import numpy as np
 from imgui_bundle import imgui, implot
 from imgui_bundle.python_backends.glfw_backend import GlfwRenderer
-from imgui_bundle.python_backends.opengl_backend_programmable import ProgrammablePipelineRenderer
 
 from vjgan.audio.features import PITCH_CLASSES, SOURCE_NAMES
 from vjgan.control.registry import ControlMessage, Param
@@ -49,6 +48,7 @@ DIM = imgui.ImVec4(0.6, 0.6, 0.6, 1.0)
 NO_MOUSE = -3.4028234663852886e38  # -FLT_MAX: ImGui's "mouse not over the window"
 NUDGES = (-1.0, -0.1, 0.1, 1.0)  # BPM steps of the nudge buttons
 PANEL_DUTY = 3.0  # a panel frame costing c seconds is followed by at least PANEL_DUTY * c seconds to the next
+PRESENT_WAIT_S = 0.25  # the panel rasterizes after an output present, or after this long without one
 MAX_BACKOFF = 0.5  # s added to the panel's frame interval at most while the output reports late frames
 
 
@@ -141,15 +141,28 @@ def take_state(app: LiveApp) -> PanelState:
     )
 
 
-class _Renderer(ProgrammablePipelineRenderer):
-    """imgui-bundle's OpenGL 3 renderer, created and used on the panel thread only. Its GLFW backend is
-    not used: that one installs callbacks which would write ImGui's (not thread-safe) IO from the main
-    thread and asks X for the window size every frame."""
+class _Renderer:
+    """imgui-bundle's native (C++) OpenGL 3 backend, created and used on the panel thread only.
+
+    Not the pure-Python `ProgrammablePipelineRenderer`: its per-command PyOpenGL calls took ~15 ms of a
+    panel frame on this machine, holding the GIL the render loop needs (issue #6's late output frames). Not
+    the GLFW platform backend either: it installs callbacks that would write ImGui's (not thread-safe) IO
+    from the main thread and asks X for the window size every frame."""
 
     def __init__(self) -> None:
-        super().__init__()
+        if not imgui.backends.opengl3_init("#version 330"):
+            raise RuntimeError("ImGui's OpenGL 3 backend could not start on the panel's context")
         self.key_map: dict[int, Any] = {}
         GlfwRenderer._map_keys(self)  # type: ignore[arg-type] - the backend's glfw → ImGui key table (data)
+
+    def new_frame(self) -> None:
+        imgui.backends.opengl3_new_frame()  # creates the device objects on the first frame
+
+    def render(self, draw_data: Any) -> None:
+        imgui.backends.opengl3_render_draw_data(draw_data)
+
+    def shutdown(self) -> None:
+        imgui.backends.opengl3_shutdown()
 
 
 _MODS = {  # ImGui wants the modifier state as keys of their own too
@@ -197,6 +210,9 @@ class ControlPanel:
         # per panel frame: (output frames at its start, at its end): the output keeps going meanwhile
         self.overlap: deque[tuple[int, int]] = deque(maxlen=256)
         self.costs: deque[float] = deque(maxlen=64)  # ms per panel frame, collected by the render loop
+        self._presented = threading.Event()  # set by sync(), right after each output frame was presented
+        self.swaps_after_present = 0  # panel swaps made right after an output present (the normal case)
+        self.swaps_unsynced = 0  # panel swaps made because the output presented nothing for PRESENT_WAIT_S
         # ms per part of a panel frame: the UI in Python, the GL draw calls, the swap (rasterize + present)
         self.part_costs: dict[str, deque[float]] = {k: deque(maxlen=64) for k in ("ui", "draw", "swap")}
         self._file_text = app.audio_file or ""
@@ -294,7 +310,8 @@ class ControlPanel:
 
     # ---- main thread: the render loop's side ----------------------------------------------------------
     def sync(self) -> None:
-        """Once per output frame: hand the panel a fresh `PanelState` if it asked for one."""
+        """Once per output frame, after its present: hand the panel a fresh `PanelState` if it asked for
+        one, and let a panel frame waiting to be rasterized go (see `_frame`)."""
         if self._want_state.is_set():
             self._want_state.clear()
             try:
@@ -302,6 +319,7 @@ class ControlPanel:
             except Exception:  # noqa: BLE001 - a panel bug must never stop the show; keep the old state
                 log.exception("panel state")
             self._state_ready.set()
+        self._presented.set()
 
     def _observe(self, m: ControlMessage) -> None:
         self.values[m.address] = m.value
@@ -469,6 +487,7 @@ class ControlPanel:
         io.delta_time = max(t0 - self._clock, 1e-3) if self._clock else self.min_interval
         self._clock = t0
         self._tap_next = None
+        renderer.new_frame()
         imgui.new_frame()
         try:
             self._ui()
@@ -477,7 +496,8 @@ class ControlPanel:
         imgui.render()
         t1 = time.perf_counter()
         gl.glViewport(0, 0, fw, fh)
-        gl.glClearColor(0.08, 0.08, 0.1, 1.0)
+        bg = imgui.get_style().color_(imgui.Col_.window_bg)
+        gl.glClearColor(bg.x, bg.y, bg.z, 1.0)
         gl.glClear(gl.GL_COLOR_BUFFER_BIT)
         renderer.render(imgui.get_draw_data())
         capture = self._capture
@@ -486,6 +506,18 @@ class ControlPanel:
             gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
             data = gl.glReadPixels(0, 0, fw, fh, gl.GL_RGB, gl.GL_UNSIGNED_BYTE)
             self.last_image = np.frombuffer(data, np.uint8).reshape(fh, fw, 3)[::-1].copy()
+        # Rasterize (the swap flushes) right after an output frame was presented: with llvmpipe both
+        # windows share one rasterizer, and the output's wait for its next tick is when the panel's
+        # scene delays it least; started at a random moment it could hold the output's passes back by
+        # all of its ~8 ms (issue #6's late frames). Not after a timeout of about a frame: that swapped
+        # in the middle of a slow output frame, the worst moment; only a stalled output (no present for
+        # PRESENT_WAIT_S) lets the panel draw anyway.
+        tw = time.perf_counter()
+        self._presented.clear()
+        if self._presented.wait(PRESENT_WAIT_S):
+            self.swaps_after_present += 1
+        else:
+            self.swaps_unsynced += 1
         t2 = time.perf_counter()
         glfw.swap_buffers(self.window)
         t3 = time.perf_counter()
@@ -496,9 +528,9 @@ class ControlPanel:
             if capture[0] <= 0:
                 self._capture = None
                 capture[1].set()
-        cost = time.perf_counter() - t0
+        cost = time.perf_counter() - t0 - (t2 - tw)  # the wait for the output's present is idle time
         self.costs.append(cost * 1000.0)
-        for k, v in (("ui", t1 - t0), ("draw", t2 - t1), ("swap", t3 - t2)):
+        for k, v in (("ui", t1 - t0), ("draw", tw - t1), ("swap", t3 - t2)):
             self.part_costs[k].append(v * 1000.0)
         if start_frames >= 0:
             self.overlap.append((start_frames, self.app.stats.frames))
@@ -549,6 +581,9 @@ class ControlPanel:
             | imgui.WindowFlags_.no_resize
             | imgui.WindowFlags_.no_move
             | imgui.WindowFlags_.no_collapse
+            # the glClear in _frame paints the background: a window-sized blended quad on top of it cost
+            # ~5 ms of llvmpipe rasterization per panel frame, which the output's passes waited behind
+            | imgui.WindowFlags_.no_background
         )
         imgui.begin("vjgan", None, flags)
         st = self.state
@@ -925,6 +960,9 @@ class ControlPanel:
                 ("audio overflows", str(s.audio_overflows)),
                 ("recorder dropped", str(s.recorder_dropped)),
                 ("control applied / rejected", f"{st.applied} / {st.rejected}"),
+                ("panel ms: UI / draw calls / swap",
+                 " / ".join(f"{np.median(v):.1f}" if v else "-" for v in self.part_costs.values())),
+                ("panel swaps after output present / not", f"{self.swaps_after_present} / {self.swaps_unsynced}"),
             ]
             for k, v in rows:
                 imgui.table_next_row()
