@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,16 @@ def x_display() -> str:
     if not display:
         pytest.fail("no DISPLAY: run the tests through scripts/test.sh (it starts Xvfb)")
     return display
+
+
+def wait_for(pred: Callable[[], object], timeout: float = 20.0, poll: float = 0.005) -> bool:
+    """Poll `pred` until it is true (True) or `timeout` seconds have passed (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(poll)
+    return False
 
 
 def require_tool(name: str) -> str:

@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import os
 import signal
-import time
+from functools import partial
 
 import numpy as np
 import pytest
 
+from tests import conftest
 from vjgan.mapping.frame import GeneratorParams
 from vjgan.models.process import GeneratorProcess, load_model
 from vjgan.models.runner import GeneratorThread
 
-
-def wait_for(pred, timeout: float = 60.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
+wait_for = partial(conftest.wait_for, timeout=60.0)  # a child process loads its own model first
 
 
 @pytest.fixture(scope="module")

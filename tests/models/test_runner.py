@@ -7,18 +7,10 @@ import time
 import numpy as np
 import torch
 
+from tests.conftest import wait_for
 from tests.models.helpers import small_generator
 from vjgan.mapping.frame import GeneratorParams
 from vjgan.models.runner import GeneratorThread
-
-
-def wait_for(pred, timeout: float = 20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.005)
-    return False
 
 
 def latent(gen, seed: int) -> np.ndarray:

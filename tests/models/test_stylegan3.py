@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import wait_for
 from tests.models.helpers import (
     render,
     small_generator,
@@ -18,7 +19,6 @@ from tests.models.helpers import (
     write_official_pickle,
     write_official_sg3_pickle,
 )
-from tests.models.test_runner import wait_for
 from vjgan.audio.features import Features
 from vjgan.errors import UserError
 from vjgan.mapping.engine import MappingEngine

@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from functools import partial
 
 import av
 import numpy as np
 import pytest
 import torch
 
+from tests import conftest
 from vjgan.errors import UserError
 from vjgan.mapping.frame import GeneratorParams
 from vjgan.models.runner import GeneratorThread
@@ -42,12 +44,7 @@ def video_file(tmp_path_factory):
     return path
 
 
-def wait_for(cond, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.01)
+wait_for = partial(conftest.wait_for, timeout=10.0)
 
 
 def test_file_source_decodes_paces_and_loops(video_file):
@@ -55,13 +52,13 @@ def test_file_source_decodes_paces_and_loops(video_file):
     assert (src.width, src.height) == (W, H) and src.fps == pytest.approx(FPS)
     src.start()
     try:
-        wait_for(lambda: src.latest() is not None)
+        assert wait_for(lambda: src.latest() is not None)
         t0, n0 = time.perf_counter(), src.frames
         f = src.latest()
         assert f.image.shape == (H, W, 3) and f.image.dtype == np.uint8
         i = round(f.time * FPS)
         assert np.abs(f.image.astype(int).mean((0, 1)) - frame_colour(i)).max() < 12
-        wait_for(lambda: src.frames >= N_FRAMES + 6, timeout=20)  # it came round the loop
+        assert wait_for(lambda: src.frames >= N_FRAMES + 6, timeout=20)  # it came round the loop
         rate = (src.frames - n0) / (time.perf_counter() - t0)
         assert rate < 3 * FPS  # paced to the file's frame rate, not decoded flat out
         assert src.latest().seq == src.frames - 1  # latest wins: the newest frame is what consumers see
@@ -78,13 +75,13 @@ def test_missing_camera_is_a_clear_error():
 def test_missing_camera_keeps_the_show_on_the_last_source(video_file, caplog):
     vin = VideoInput(str(video_file))
     try:
-        wait_for(lambda: vin.latest() is not None)
+        assert wait_for(lambda: vin.latest() is not None)
         with caplog.at_level(logging.ERROR):
             assert vin.select("camera:97") is False
         assert "camera /dev/video97 not found" in caplog.text and "staying on" in caplog.text
         assert vin.spec == str(video_file) and "not found" in vin.last_error
         n = vin.source.frames
-        wait_for(lambda: vin.source.frames > n + 3)  # the file keeps playing
+        assert wait_for(lambda: vin.source.frames > n + 3)  # the file keeps playing
         assert vin.select("/nonexistent/clip.mp4") is False
         assert vin.spec == str(video_file)
     finally:
@@ -117,16 +114,16 @@ class UnpluggedAfter(FileVideoSource):
 def test_a_dying_source_falls_back_to_the_previous_one(video_file, caplog):
     vin = VideoInput(str(video_file))
     try:
-        wait_for(lambda: vin.latest() is not None)
+        assert wait_for(lambda: vin.latest() is not None)
         vin.use(UnpluggedAfter(video_file, 5), "camera:0")
-        wait_for(lambda: not vin.source.alive)
+        assert wait_for(lambda: not vin.source.alive)
         with caplog.at_level(logging.ERROR):
             last = vin.latest()  # the dead source's last frame still shows this once
         assert last is not None and last.seq == 4
         assert "device disconnected" in caplog.text and "falling back to " + str(video_file) in caplog.text
         assert vin.spec == str(video_file)
         n = vin.source.frames
-        wait_for(lambda: vin.source.frames > n + 2)  # the previous source is playing again
+        assert wait_for(lambda: vin.source.frames > n + 2)  # the previous source is playing again
     finally:
         vin.stop()
 
@@ -138,7 +135,7 @@ def test_encoder_path_turns_frames_into_renderable_latents(video_file, trained):
     vin = VideoInput(str(video_file))
     enc = FrameEncoderThread(vin, m).start()
     try:
-        wait_for(lambda: enc.encoded >= 5, timeout=20)
+        assert wait_for(lambda: enc.encoded >= 5, timeout=20)
         e = enc.latest()
         assert e.latent.shape == (m.num_ws, m.w_dim) and np.isfinite(e.latent).all() and e.encode_ms > 0
         # the generator thread renders it, with bending and noise from the same params as for StyleGAN2
@@ -187,15 +184,15 @@ def test_encoder_bends_from_the_mapping_reach_the_encoder_thread():
     mirrored = encode_frame(model, image[:, ::-1].copy())
     enc = FrameEncoderThread(_Still(image), model).start()
     try:
-        wait_for(lambda: enc.latest() is not None)
+        assert wait_for(lambda: enc.latest() is not None)
         np.testing.assert_array_equal(enc.latest().latent, plain)
         enc.set_bends({"enc.fromrgb": {"flip_x": 1.0}})
-        wait_for(lambda: not np.array_equal(enc.latest().latent, plain))
+        assert wait_for(lambda: not np.array_equal(enc.latest().latent, plain))
         np.testing.assert_allclose(enc.latest().latent, mirrored, atol=1e-5, rtol=1e-4)
         enc.set_bends({})  # the hooks stay (nothing re-registered per frame) and compute the identity
-        wait_for(lambda: np.allclose(enc.latest().latent, plain, atol=1e-5, rtol=1e-4))
+        assert wait_for(lambda: np.allclose(enc.latest().latent, plain, atol=1e-5, rtol=1e-4))
         enc.set_bends({"enc.nope": {"zoom": 2.0}})  # unknown layer: counted and logged, the show goes on
-        wait_for(lambda: enc.errors > 0)
+        assert wait_for(lambda: enc.errors > 0)
         assert enc.latest() is not None
     finally:
         enc.stop()
