@@ -124,7 +124,8 @@ class GeneratorProcess:
     def __init__(self, model: str | None, generator: Generator, device: str = "cpu", threads: int = 1) -> None:
         self.spec, self.device, self.threads = model, device, threads
         res = int(getattr(generator, "img_resolution", 256))
-        self.slot_bytes = 2 * res * res * 4  # room for widescreen (twice as wide)
+        w, h = getattr(generator, "output_size", (res, res))
+        self.slot_bytes = max(2 * res * res, w * h) * 4  # room for widescreen (twice as wide) or a painting head
         self.stats = GeneratorStats()
         self._shm = shared_memory.SharedMemory(create=True, size=_HEADER + SLOTS * self.slot_bytes)
         self._ints, self._floats, self._slots = _views(self._shm.buf, self.slot_bytes)

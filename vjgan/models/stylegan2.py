@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from vjgan.errors import UserError
-from vjgan.models.base import Generator
+from vjgan.models.contour_head import FIELDS, build_head
+from vjgan.models.stylegan_family import StyleGANFamily
 
 SQRT2 = math.sqrt(2.0)
 NOISE_MODES = ("const", "random", "none")
@@ -45,6 +46,8 @@ class StyleGAN2Config:
     resample_filter: tuple[int, ...] = (1, 3, 3, 1)
     # explicit channels per resolution (overrides channel_base/max; rosinality checkpoints need it)
     channels: dict[int, int] = field(default_factory=dict)
+    # ours: a painting head after the synthesis network (models.contour_head), e.g. {"kind": "contour"}
+    head: dict[str, Any] = field(default_factory=dict)
 
     def channels_at(self, res: int) -> int:
         if self.channels:
@@ -78,6 +81,8 @@ class StyleGAN2Config:
             raise UserError(f"unsupported resolution {res}: StyleGAN2 needs a power of two ≥ 4")
         if self.img_channels not in (1, 3, 4):
             raise UserError(f"unsupported img_channels {self.img_channels} (1, 3 or 4)")
+        if self.head and self.img_channels != FIELDS:
+            raise UserError(f"a painting head reads {FIELDS} field channels, not img_channels {self.img_channels}")
         for r in block_resolutions(res):
             if self.channels_at(r) <= 0:
                 raise UserError(f"no channel count for resolution {r}")
@@ -355,68 +360,6 @@ class SynthesisNetwork(torch.nn.Module):
         return img
 
 
-class StyleGANFamily(Generator):
-    """What StyleGAN2 and StyleGAN3 share behind the Generator interface: the official mapping network
-    (`mapping_network`, with w_avg), the synthesis network (`synthesis_network`) and the 16:9 crop of a
-    widescreen picture. Subclasses register the networks as submodules "mapping" and "synthesis" (the
-    official state_dict keys; the methods of the same names shadow attribute access), and set
-    `layer_names` (paths inside the synthesis network), `img_resolution` and `widescreen`."""
-
-    @property
-    def mapping_network(self) -> MappingNetwork:
-        return self._modules["mapping"]  # type: ignore[return-value]
-
-    @property
-    def synthesis_network(self) -> torch.nn.Module:
-        return self._modules["synthesis"]  # type: ignore[return-value]
-
-    def layer_module(self, name: str) -> torch.nn.Module:
-        if name not in self.layer_names:
-            raise UserError(f"unknown layer {name!r}; layers: {', '.join(self.layer_names)}")
-        return self.synthesis_network.get_submodule(name)
-
-    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
-                c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.mapping_network(z, c, truncation_psi, truncation_cutoff)
-
-    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
-        img = self.synthesis_network(ws)
-        if self.widescreen == "16:9":
-            h, w = img.shape[2], img.shape[3]
-            target = min(w, int(round(h * 16 / 9 / 2)) * 2)
-            x0 = (w - target) // 2
-            img = img[:, :, :, x0:x0 + target]
-        return img
-
-    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, truncation_psi))
-
-    @property
-    def w_avg(self) -> torch.Tensor:
-        return self.mapping_network.w_avg
-
-    @property
-    def output_size(self) -> tuple[int, int]:
-        """(width, height) of synthesis() output in the current widescreen mode."""
-        h = self.img_resolution
-        if self.widescreen is None:
-            return (h, h)
-        if self.widescreen == "mirror":
-            return (2 * h, h)
-        return (min(2 * h, int(round(h * 16 / 9 / 2)) * 2), h)
-
-    @torch.no_grad()
-    def compute_w_avg(self, n: int = 10000, seed: int = 0) -> None:
-        """Mean w over n random z (for checkpoints that do not store it)."""
-        g = torch.Generator().manual_seed(seed)
-        dev = self.w_avg.device
-        acc = torch.zeros(self.w_dim, dtype=torch.float64, device=dev)
-        for i in range(0, n, 1000):
-            z = torch.randn(min(1000, n - i), self.z_dim, generator=g).to(dev)
-            acc += self.mapping(z)[:, 0].double().sum(0)
-        self.mapping_network.w_avg.copy_((acc / n).float())
-
-
 class StyleGAN2Generator(StyleGANFamily):
     """StyleGAN2 (config E/F family, skip generator) behind vjgan's Generator interface.
 
@@ -446,6 +389,7 @@ class StyleGAN2Generator(StyleGANFamily):
         self.layer_groups = {"coarse": (0, min(3, self.num_ws)), "middle": (min(3, self.num_ws), min(7, self.num_ws)),
                              "fine": (min(7, self.num_ws), self.num_ws)}
         self.widescreen: str | None = None
+        self._modules["head"] = build_head(config.head)  # no weights: state_dict keys stay the official ones
 
     def noise_gain_buffers(self) -> dict[str, torch.Tensor]:
         return {n: self.layer_module(n).noise_gain for n in self.layer_names}
@@ -466,6 +410,9 @@ class StyleGAN2Generator(StyleGANFamily):
         """None: square; "mirror": constant input mirrored → twice as wide; "16:9": mirror, centre-cropped."""
         if mode not in WIDESCREEN_MODES:
             raise UserError(f"widescreen mode {mode!r} not in {WIDESCREEN_MODES}")
+        if mode is not None and self.head is not None:
+            raise UserError(f"this model paints {self.head.output_size[0]}x{self.head.output_size[1]} natively; "
+                            "widescreen modes are for square models")
         wide = mode is not None
         self.widescreen = mode
         syn = self.synthesis_network

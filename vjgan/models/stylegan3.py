@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from vjgan.errors import UserError
-from vjgan.models.stylegan2 import NOISE_MODES, WIDESCREEN_MODES, FullyConnectedLayer, MappingNetwork, StyleGANFamily
+from vjgan.models.stylegan2 import NOISE_MODES, WIDESCREEN_MODES, FullyConnectedLayer, MappingNetwork
+from vjgan.models.stylegan_family import StyleGANFamily
 
 
 @dataclass
