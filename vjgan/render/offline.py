@@ -50,6 +50,7 @@ class RenderConfig:
     crf: int = 18
     x264_preset: str = "medium"
     progress: bool = True
+    no_fx: bool = False  # the generator's image plainly scaled: no effects, no sharpening upscale
 
 
 @dataclass
@@ -94,6 +95,7 @@ class FramePipeline:
         registry: ParamRegistry,
         size: tuple[int, int],
         device: str = "cpu",
+        no_fx: bool = False,
     ) -> None:
         from vjgan.render.postfx import PostFXChain
         from vjgan.render.upload import FrameUploader
@@ -104,6 +106,7 @@ class FramePipeline:
         self.mapping = mapping
         self.ctx = headless_context()
         self.chain = PostFXChain(self.ctx, size)
+        self.chain.plain = no_fx
         self.registry = registry
         self.chain.register(self.registry)
         self.uploader = FrameUploader(self.ctx)
@@ -200,7 +203,7 @@ def render_video(cfg: RenderConfig, analysis: TrackAnalysis | None = None) -> Re
     mapping, registry = make_mapping(generator, cfg.preset)
     if cfg.seed is not None:
         _reseed_latents(registry, cfg.seed)
-    pipeline = FramePipeline(generator, mapping, registry, (w, h), cfg.device)
+    pipeline = FramePipeline(generator, mapping, registry, (w, h), cfg.device, no_fx=cfg.no_fx)
     log.info(
         "rendering %s → %s: %d frames %dx%d @ %d fps, %d sections, %.1f BPM",
         cfg.audio, out, n_frames, w, h, cfg.fps, len(analysis.sections), analysis.tempo,

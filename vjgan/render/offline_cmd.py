@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sections", type=int, help="number of section labels (default: automatic)")
     parser.add_argument("--crf", type=int, default=18, help="H.264 quality, lower = better (default 18)")
     parser.add_argument(
+        "--no-fx", action="store_true",
+        help="the generator's image scaled plainly (bilinear) to --size: no post-FX, no sharpening upscale "
+        "(to see and measure what the model itself paints)",
+    )  # fmt: skip
+    parser.add_argument(
         "--analyze-only", action="store_true",
         help="only analyse the track into the cache (for rehearsal) and print beats and sections",
     )  # fmt: skip
@@ -74,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             n_sections=args.sections,
             crf=args.crf,
+            no_fx=args.no_fx,
         )
     )
     stages = ", ".join(f"{k} {v:.1f}" for k, v in result.stage_ms.items())

@@ -47,6 +47,9 @@ void main() {
 """
 
 # First pass: crossfade between the two newest generated frames and fit ("cover") them to the output.
+# The generator paints 128-456 px; the output is 720p-1080p, so this is where the picture is magnified:
+# u_filter 1 = Lanczos-2 (16 taps) with an anti-ringing clamp to the 2x2 neighbourhood, which keeps
+# edges crisp without halos; 0 = plain bilinear (`vjgan render --no-fx`, to measure the model alone).
 SOURCE_SHADER = """#version 330
 in vec2 v_uv;
 out vec4 f_color;
@@ -54,9 +57,49 @@ uniform sampler2D u_a;
 uniform sampler2D u_b;
 uniform float u_mix;
 uniform vec2 u_scale;
+uniform int u_filter;
+float lanczos2(float x) {
+    x = abs(x);
+    if (x < 1e-4) return 1.0;
+    if (x >= 2.0) return 0.0;
+    float px = 3.14159265 * x;
+    return 2.0 * sin(px) * sin(0.5 * px) / (px * px);
+}
+vec3 sharp(sampler2D t, vec2 uv) {
+    ivec2 size = textureSize(t, 0);
+    vec2 p = uv * vec2(size) - 0.5;
+    vec2 base = floor(p);
+    vec2 f = p - base;
+    vec4 wx, wy;
+    for (int i = 0; i < 4; i++) {
+        wx[i] = lanczos2(float(i - 1) - f.x);
+        wy[i] = lanczos2(float(i - 1) - f.y);
+    }
+    wx /= dot(wx, vec4(1.0));
+    wy /= dot(wy, vec4(1.0));
+    ivec2 b = ivec2(base);
+    ivec2 hi = size - 1;
+    vec3 acc = vec3(0.0);
+    vec3 lo3 = vec3(1.0), hi3 = vec3(0.0);
+    for (int j = 0; j < 4; j++) {
+        vec3 row = vec3(0.0);
+        for (int i = 0; i < 4; i++) {
+            vec3 c = texelFetch(t, clamp(b + ivec2(i - 1, j - 1), ivec2(0), hi), 0).rgb;
+            row += wx[i] * c;
+            if ((i == 1 || i == 2) && (j == 1 || j == 2)) { lo3 = min(lo3, c); hi3 = max(hi3, c); }
+        }
+        acc += wy[j] * row;
+    }
+    return clamp(acc, lo3, hi3);
+}
+vec3 fetch(sampler2D t, vec2 uv) { return u_filter == 1 ? sharp(t, uv) : texture(t, uv).rgb; }
 void main() {
     vec2 uv = (v_uv - 0.5) * u_scale + 0.5;
-    f_color = vec4(mix(texture(u_a, uv).rgb, texture(u_b, uv).rgb, u_mix), 1.0);
+    vec3 c;  // one texture when the crossfade is at either end: half the taps
+    if (u_mix <= 0.0) c = fetch(u_a, uv);
+    else if (u_mix >= 1.0) c = fetch(u_b, uv);
+    else c = mix(fetch(u_a, uv), fetch(u_b, uv), u_mix);
+    f_color = vec4(c, 1.0);
 }
 """
 
@@ -132,6 +175,8 @@ class PostFXChain:
         self._chain_seen: tuple[str, ...] = ()
         self._last_poll = 0.0
         self.reloads = 0  # successful (re)compiles after start, for stats and tests
+        # plain: bilinear magnification and no effects — the generator's own picture (`render --no-fx`)
+        self.plain = False
         self._source = self._program(SOURCE_SHADER)
         self._present = self._program(PRESENT_SHADER)
         self._source_vao = ctx.vertex_array(self._source, [])
@@ -311,6 +356,7 @@ class PostFXChain:
         self._source["u_b"] = 1
         self._source["u_mix"] = float(mix) if b is not None else 0.0
         self._source["u_scale"] = scale
+        self._source["u_filter"] = 0 if self.plain else 1
         self._source_vao.render(moderngl.TRIANGLES, vertices=3)
         common = {
             "u_input": 0,
@@ -322,7 +368,7 @@ class PostFXChain:
             "u_rms": float(inputs.rms),
         }
         self._history.use(1)
-        for name in self.order:
+        for name in () if self.plain else self.order:
             effect = self.effects.get(name)
             if effect is None or not effect.enabled or effect.program is None or effect.vao is None:
                 continue
