@@ -42,14 +42,15 @@ def confine(text: str | Path, roots: Sequence[Path], what: str, suffix: str = ""
     Paths that arrive over the network (OSC) or from the panel may only read or write in the folders the user
     configured: absolute paths elsewhere, `..` escapes and symlinks that resolve outside are refused. A relative
     path is taken from `roots[0]`; `suffix` (e.g. ".toml") is appended when missing, before the final check, so
-    a symlink named NAME.toml cannot lead out either. Local command-line paths never come through here.
+    a symlink named NAME.toml cannot lead out either; `~` is the user's home. Local command-line paths never come
+    through here.
     """
     raw = str(text).strip()
     inside = " or ".join(str(r) for r in roots) or "(no folders configured)"
     if not raw or "\x00" in raw:
         raise PathRefused(f"{what} {raw!r} refused: not a usable path")
     try:
-        p = Path(raw)
+        p = Path(raw).expanduser()
         if not p.is_absolute():
             if not roots:
                 raise PathRefused(f"{what} {raw!r} refused: no folder is configured for it")
