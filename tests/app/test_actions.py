@@ -92,22 +92,34 @@ def test_encode_images_into_a_prototype(tmp_path: Path, pulse_server: str, monke
     monkeypatch.setattr(live, "PRESETS_DIR", tmp_path)
     model = save_vaegan(VaeGan(VaeGanConfig(resolution=32, z_dim=16, w_dim=16, vae_dim=8, channel_base=256,
                                             channel_max=32, mapping_layers=2)), tmp_path / "tiny_vaegan")
-    images = tmp_path / "images"
-    images.mkdir()
+    images, outside = tmp_path / "images", tmp_path / "outside"
+    images.mkdir(), outside.mkdir()
     rng = np.random.default_rng(0)
     for i in range(3):
         Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(images / f"{i}.png")
-    app = LiveApp(LiveConfig(audio=None, model=str(model), headless=True, size=(64, 36), fps=30.0, panel=False))
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(outside / f"{i}.png")
+    linked = tmp_path / "linked"  # a folder of links into `outside`
+    linked.mkdir()
+    (linked / "0.png").symlink_to(outside / "0.png")
+    app = LiveApp(LiveConfig(audio=None, model=str(model), headless=True, size=(64, 36), fps=30.0, panel=False,
+                             video="black", media_dirs=[images, linked]))
     app.start()
     try:
         app.queue.set("/vjgan/app/latent/encode_prototype", f"noise={images}")
-        app.queue.set("/vjgan/app/latent/encode_prototype", f"bad={tmp_path / 'nothing_here'}")
+        app.queue.set("/vjgan/app/latent/encode_prototype", f"bad={images / 'nothing_here'}")
+        # outside the media folders: an absolute path, a .. escape, links that lead out; a video file elsewhere
+        app.queue.set("/vjgan/app/latent/encode_prototype", f"abs={outside}")
+        app.queue.set("/vjgan/app/latent/encode_prototype", "dots=../outside")
+        app.queue.set("/vjgan/app/latent/encode_prototype", f"link={linked}")
+        app.queue.set("/vjgan/app/video/source", str(outside / "0.png"))
         end = time.perf_counter() + 20
         out = tmp_path / "prototypes" / "noise.npy"
         while not out.exists() and time.perf_counter() < end:
             app.step()  # the loop keeps running while the worker encodes
             app._pace()
-        assert out.exists() and app.queue.stats.rejected == 1
+        assert out.exists() and app.queue.stats.rejected == 5
         assert np.load(out).shape == (app.generator.num_ws, app.generator.w_dim)
+        assert sorted(p.name for p in out.parent.iterdir()) == ["noise.npy"] and app.video.spec == "black"
+        assert sum("is outside" in m for m in app.messages) == 4, list(app.messages)
     finally:
         app.stop()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import threading
 import time
 from collections import deque
@@ -26,12 +27,13 @@ from vjgan.audio.features import FeatureBus, Features
 from vjgan.control.registry import ControlQueue, Param, ParamError, ParamRegistry
 from vjgan.errors import UserError
 from vjgan.mapping.frame import FrameParams
-from vjgan.paths import PRESETS_DIR, SHADERS_DIR
+from vjgan.paths import PRESETS_DIR, SHADERS_DIR, PathRefused, confine, default_media_dirs
 from vjgan.render.postfx import FrameInputs, PostFXChain
 from vjgan.render.upload import FrameUploader
 
 log = logging.getLogger(__name__)
 
+_CAMERA_SPEC = re.compile(r"black|camera(:\d+)?|\d+|/dev/video\d+")  # video specs that are not files
 _PEAK_FIELDS = ("onset", "kick", "snare", "percussive")
 _EVENT_FIELDS = ("onset_event", "kick_event", "snare_event", "beat_event", "bar_event")
 STAGES = ("audio", "mapping", "generator", "upload", "render", "display", "panel")
@@ -52,6 +54,7 @@ class LiveConfig:
     panel: bool = True
     osc_port: int | None = None
     osc_host: str = "127.0.0.1"
+    osc_allow: list[str] | None = None  # sender IPs/networks accepted; None = anyone who reaches osc_host
     osc_out: list[tuple[str, int]] = field(default_factory=list)  # feature streams to these (host, port)
     record: Path | None = None
     crossfade_ms: float = 0.0
@@ -66,6 +69,9 @@ class LiveConfig:
     analyze: bool = False  # analyse the file (cached, progress bar) before the show starts
     video: str | None = None  # VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, file, black)
     video_mix: float = 1.0  # 1 = the encoded frame's latent replaces the mapped latent, 0 = mapping only
+    # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
+    # the folders of the --audio and --video files are always added
+    media_dirs: list[Path] | None = None
 
 
 @dataclass
@@ -120,14 +126,16 @@ def app_params(app: LiveApp | None) -> list[tuple[Param, Any]]:
     return [
         (Param("/vjgan/app/crossfade_ms", "float", "crossfade between generated frames (ms)", 0, 1000,
                app.crossfade_ms if app else 0.0, "app"), call("set_crossfade")),
-        (Param("/vjgan/app/audio/file", "str", "switch the audio source to this file (looped)", group="app"),
+        (Param("/vjgan/app/audio/file", "str",
+               "switch the audio source to this file (looped), inside the media folders (--media-dir)", group="app"),
          call("switch_audio_file")),
         (Param("/vjgan/app/audio/device", "str", "switch the audio source to this input device", group="app"),
          call("switch_audio_device")),
         (Param("/vjgan/app/tempo/auto", "trigger", "drop a tapped/nudged tempo: follow the audio again",
                group="app"), call("auto_tempo")),
         (Param("/vjgan/app/video/source", "str",
-               "VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, a file, black)",
+               "VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, black, "
+               "or a file in the media folders)",
                group="app"), call("select_video")),
         (Param("/vjgan/app/video/mix", "float", "VAE-GAN: 1 = the video's latent, 0 = the mapped latent", 0, 1,
                app.video_mix if app else 1.0, "app"), call("set_video_mix")),
@@ -143,7 +151,8 @@ def app_params(app: LiveApp | None) -> list[tuple[Param, Any]]:
         (Param("/vjgan/app/latent/save_prototype", "str",
                "save the current latent as presets/prototypes/NAME.npy", group="app"), call("save_prototype")),
         (Param("/vjgan/app/latent/encode_prototype", "str",
-               "VAE-GAN: 'NAME=PATH' encodes an image or a folder of images into presets/prototypes/NAME.npy",
+               "VAE-GAN: 'NAME=PATH' encodes an image or a folder of images (in the media folders) into "
+               "presets/prototypes/NAME.npy",
                group="app"), call("encode_prototype")),
         (Param("/vjgan/app/pca/compute", "trigger",
                "PCA explorer: compute the GANSpace components of the running generator now (worker thread; "
@@ -222,6 +231,7 @@ class LiveApp:
         self._panel_closing: Any = None  # a closed ControlPanel whose thread is still finishing its frame
 
         self.audio_file = config.audio
+        self.media_dirs = self._media_dirs(config)
         self.generator = self._load_generator(config.model, config.gen_device)
         self.video = None  # VideoInput
         self.video_encoder = None  # FrameEncoderThread
@@ -291,11 +301,19 @@ class LiveApp:
 
         self.video = VideoInput()
         self.video_encoder = FrameEncoderThread(self.video, self.generator)
-        self.select_video(spec)
+        self._use_video(spec)  # the command line's own choice: not confined
 
     def select_video(self, spec: str) -> None:
+        """OSC / panel: a camera, black, or a video file inside the media folders."""
+        spec = str(spec).strip()
+        if not _CAMERA_SPEC.fullmatch(spec):
+            spec = str(self._remote_path(spec, self.media_dirs, "video file"))
         if self.video is None:
             raise ParamError("no video input: start with --video SPEC and a VAE-GAN model")
+        self._use_video(spec)
+
+    def _use_video(self, spec: str) -> None:
+        assert self.video is not None
         if self.video.select(str(spec)):
             self.note(f"video: re-rendering {spec}")
         else:
@@ -401,7 +419,8 @@ class LiveApp:
     def _start_osc(self, host: str, port: int) -> None:
         from vjgan.control.osc import OscServer
 
-        self.osc = OscServer(self.registry, self.queue, host=host, port=port, learn=self.learn)
+        self.osc = OscServer(self.registry, self.queue, host=host, port=port, allow=self.config.osc_allow,
+                             learn=self.learn)
 
     def _start_osc_out(self, targets: list[tuple[str, int]]) -> None:
         from vjgan.control.osc_out import OscOut
@@ -433,6 +452,23 @@ class LiveApp:
         self.registry.replace_group("app", app_params(self))
 
     # ---- actions (render thread, via the control queue) ------------------------------------------
+    @staticmethod
+    def _media_dirs(config: LiveConfig) -> list[Path]:
+        dirs = list(config.media_dirs) if config.media_dirs is not None else default_media_dirs()
+        for local in (config.audio, config.video):  # a file the user started with: its folder's neighbours too
+            if local and not _CAMERA_SPEC.fullmatch(local) and Path(local).is_file():
+                dirs.append(Path(local).resolve().parent)
+        return dirs
+
+    def _remote_path(self, text: str, roots: list[Path], what: str, suffix: str = "") -> Path:
+        """paths.confine for a request from OSC or the panel; a refusal is a note in the panel and a rejected
+        control message (logged by the queue with its origin)."""
+        try:
+            return confine(text, roots, what, suffix)
+        except PathRefused as exc:
+            self.messages.append(f"{time.strftime('%H:%M:%S')} {exc}")
+            raise ParamError(str(exc)) from exc
+
     def note(self, text: str) -> None:
         log.info(text)
         self.messages.append(f"{time.strftime('%H:%M:%S')} {text}")
@@ -446,7 +482,9 @@ class LiveApp:
             self.note("tempo: following the audio again")
 
     def switch_audio_file(self, path: str) -> None:
-        self.switch_audio(str(path) or None, None)
+        """OSC / panel: a file inside the media folders ('' = back to the default input)."""
+        text = str(path).strip()
+        self.switch_audio(str(self._remote_path(text, self.media_dirs, "audio file")) if text else None, None)
 
     def switch_audio_device(self, device: str) -> None:
         self.switch_audio(None, str(device) or None)
@@ -497,46 +535,45 @@ class LiveApp:
         from dataclasses import replace
 
         spec = str(text).strip()
-        proto = PRESETS_DIR / "prototypes" / f"{spec}.npy"
         if spec.replace(",", "").replace(" ", "").isdigit():
             seeds = tuple(int(x) for x in spec.replace(" ", "").split(",") if x)
 
             def edit(p: Any) -> None:
                 p.latents = replace(p.latents, seeds_b=seeds, file_b=None)
-        elif spec and proto.is_file():
+        elif spec and (proto := self._remote_path(spec, [PRESETS_DIR / "prototypes"], "prototype", ".npy")).is_file():
             def edit(p: Any) -> None:
                 # relative to the preset file, so a saved preset keeps finding it
                 where = Path(os.path.relpath(proto, p.path.parent)) if p.path is not None else proto
                 p.latents = replace(p.latents, seeds_b=None, file_b=where)
         else:
-            raise ParamError(f"morph target must be seeds 'a,b,...' or a prototype in {proto.parent}, got {spec!r}")
+            raise ParamError(f"morph target must be seeds 'a,b,...' or a prototype in {PRESETS_DIR / 'prototypes'}, "
+                             f"got {spec!r}")
         self._edit_preset(edit, f"latent set B: {spec} (fade with latent.section)")
 
     def save_prototype(self, name: str) -> None:
-        import re
-
         if not re.fullmatch(r"[\w.-]{1,64}", str(name)) or self.last_latent is None:
             raise ParamError(f"prototype name must be letters, digits, '-', '_' or '.', got {name!r}")
         folder = PRESETS_DIR / "prototypes"
         folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / f"{name}.npy", self.last_latent)
-        self.note(f"prototype saved: {folder / name}.npy (use it as a latent direction file in a preset)")
+        out = self._remote_path(f"{name}.npy", [folder], "prototype")
+        np.save(out, self.last_latent)
+        self.note(f"prototype saved: {out} (use it as a latent direction file in a preset)")
 
     def encode_prototype(self, text: str) -> None:
         """Encode images into a prototype latent on a worker thread (the loop never waits for it)."""
-        import re
-
         name, sep, path_text = str(text).partition("=")
-        name, path = name.strip(), Path(path_text.strip()).expanduser()
+        name = name.strip()
         if not sep or not re.fullmatch(r"[\w.-]{1,64}", name) or name.startswith("."):
             raise ParamError(f"expected 'NAME=PATH' with a plain NAME, got {text!r}")
         if not hasattr(self.generator, "encode_uint8"):
             raise ParamError(f"{type(self.generator).__name__} has no image encoder (prototypes need a VAE-GAN)")
+        path = self._remote_path(path_text, self.media_dirs, "images")
+        out = self._remote_path(f"{name}.npy", [PRESETS_DIR / "prototypes"], "prototype")
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) \
             if path.is_dir() else [path]
+        files = [self._remote_path(str(f), self.media_dirs, "image") for f in files]  # symlinks in the folder
         if not files or not all(f.is_file() for f in files):
             raise ParamError(f"no images at {path} (an image file or a folder of .png/.jpg)")
-        out = PRESETS_DIR / "prototypes" / f"{name}.npy"
 
         def work() -> None:
             from PIL import Image

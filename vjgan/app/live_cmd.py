@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vjgan.errors import UserError
+
+if TYPE_CHECKING:
+    from vjgan.app.live import LiveConfig
 
 HELP = "run the live show: output window, panel, OSC"
 
@@ -47,6 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--osc-port", type=int, metavar="PORT", help="listen for OSC on this UDP port (e.g. 9000)")
     parser.add_argument("--osc-host", default="127.0.0.1",
                         help="address to bind OSC to (default 127.0.0.1; 0.0.0.0 accepts the LAN)")
+    parser.add_argument("--osc-allow", action="append", metavar="IP[,IP...]",
+                        help="accept OSC only from these sender IPs or networks (192.168.1.20, 192.168.1.0/24; "
+                             "repeatable); others are dropped and logged. Recommended with --osc-host 0.0.0.0")
+    parser.add_argument("--media-dir", action="append", type=Path, metavar="DIR",
+                        help="a folder OSC and the panel may open audio, video and images from (repeatable; "
+                             "default: the working folder, ~/Music, ~/Videos, ~/Pictures). The folders of "
+                             "--audio and --video are always included")
     parser.add_argument("--shaders", type=Path, metavar="DIR", help="post-FX shader folder (default: shaders/)")
     parser.add_argument("--osc-out", action="append", default=[], type=_host_port, metavar="HOST:PORT",
                         help="stream the audio features as OSC to HOST:PORT (repeatable)")
@@ -70,7 +81,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vjgan.app.live import LiveApp, LiveConfig
+    from vjgan.app.live import LiveApp
+
+    return LiveApp(config_from_args(args)).run()
+
+
+def config_from_args(args: argparse.Namespace) -> LiveConfig:
+    """Checked command-line arguments → LiveConfig (UserError names the bad flag)."""
+    from vjgan.app.live import LiveConfig
 
     audio = args.audio
     model = args.model
@@ -94,13 +112,17 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--video-mix must be between 0 and 1 (got {args.video_mix})")
     if args.fps <= 0:
         raise UserError("--fps must be positive")
-    config = LiveConfig(
+    for folder in args.media_dir or []:
+        if not folder.is_dir():
+            raise UserError(f"--media-dir {folder}: no such folder")
+    allow = [a.strip() for item in args.osc_allow for a in item.split(",") if a.strip()] if args.osc_allow else None
+    return LiveConfig(
         audio=audio, device=args.device, model=model, preset=args.preset, headless=args.headless,
         frames=args.frames, out=args.out, size=args.size, monitor=args.monitor, fps=args.fps,
-        panel=not args.no_panel, osc_port=args.osc_port, osc_host=args.osc_host, record=args.record,
+        panel=not args.no_panel, osc_port=args.osc_port, osc_host=args.osc_host, osc_allow=allow,
+        media_dirs=args.media_dir, record=args.record,
         crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
         osc_out=args.osc_out, rehearsal=args.rehearsal, analyze=args.analyze,
         video=args.video, video_mix=args.video_mix, gen_process=not args.gen_in_process,
         gen_threads=args.gen_threads,
     )
-    return LiveApp(config).run()

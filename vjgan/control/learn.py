@@ -67,7 +67,7 @@ class Binding:
             if not (math.isfinite(in_min) and math.isfinite(in_max)):
                 raise ValueError("in_min/in_max must be finite numbers")
             return cls(source, target, bool(d.get("scale", False)), in_min, in_max)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # float(10**400): OverflowError
             raise UserError(f"{where}: invalid binding {d!r}: {exc}") from exc
 
 

@@ -308,6 +308,9 @@ class OscServer:
             scope,
             ", allowlist on" if self.allow is not None else "",
         )
+        if scope == "network" and self.allow is None:
+            log.warning("OSC on %s accepts every sender that can reach it: pass --osc-allow with the "
+                        "controller's IP (or network) to drop everyone else", self.host)
         return self
 
     def stop(self) -> None:

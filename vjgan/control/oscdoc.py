@@ -60,9 +60,10 @@ one parameter registry (`vjgan/control/registry.py`); this page is generated fro
 ## Connecting
 
 - Port: **{DEFAULT_PORT}** (`vjgan live --osc-port N`), bound to **{DEFAULT_HOST}** (this computer only).
-  To accept a tablet or another computer on the LAN pass `--osc-host 0.0.0.0` explicitly, and preferably an
-  allowlist of sender addresses (IPs or networks like `192.168.1.0/24`): packets from anyone else are refused
-  and counted.
+  To accept a tablet or another computer on the LAN pass `--osc-host 0.0.0.0` explicitly, and an allowlist of
+  sender addresses, `--osc-allow 192.168.1.20` (comma-separated or repeated; networks like `192.168.1.0/24`
+  work too): packets from anyone else are dropped unparsed, counted and logged (rate-limited). Without
+  `--osc-allow` an open bind logs a warning at start.
 - Transport: UDP. TCP on the same port number is optional (`OscServer(..., tcp=True)`): OSC 1.0 int32
   length-prefixed frames (what liblo's `oscsend osc.tcp://HOST:PORT ...` sends) or OSC 1.1 SLIP frames.
 - One value per message: floats (`f`), ints (`i`), doubles (`d`), int64 (`h`) and `T`/`F`
@@ -79,6 +80,24 @@ one parameter registry (`vjgan/control/registry.py`); this page is generated fro
   refused.
 
 Messages are applied by the render loop at the start of the next frame, never from the network thread.
+
+## Files: what OSC (and the panel) may read and write
+
+Text parameters that name files are confined to folders the user chose (`vjgan.paths.confine`); a relative
+name counts from the first folder. Absolute paths elsewhere, `..` escapes and symlinks that resolve outside
+are refused: nothing is read or written, the control message is rejected and logged with its sender
+(`control message rejected (osc:IP): preset '../x' refused: ... is outside ...`).
+
+| folder | parameters |
+|---|---|
+| the presets folder (`presets/`, or `VJGAN_PRESETS`); `.toml` is added | `/vjgan/preset/load`, `/vjgan/preset/save` |
+| `presets/prototypes/`; `.npy` is added | `/vjgan/app/latent/morph_to`, `save_prototype`, `encode_prototype` (NAME) |
+| the media folders | `/vjgan/app/audio/file`, `/vjgan/app/video/source` (a file), `encode_prototype` (PATH) |
+
+The media folders are `--media-dir DIR` (repeatable), by default the working folder, `~/Music`, `~/Videos`
+and `~/Pictures`; the folders of the `--audio` and `--video` files given on the command line are always
+included. Cameras (`camera`, `camera:N`, `/dev/videoN`) and `black` are not files. Paths typed on the command
+line (`--audio`, `--preset`, ...) are the user's own and are not confined.
 
 ## Timed bundles
 
@@ -131,7 +150,7 @@ zlib-compressed XML document) with one page per parameter group (faders scaled t
 trigger buttons) and a *meters* page fed by OSC out. Copy it to the tablet (TouchOSC → Documents, or open it
 in the TouchOSC editor and sync), then in TouchOSC's connections set OSC UDP: host = the vjgan computer,
 send port = {DEFAULT_PORT}, receive port = the port given to `--osc-out`. Start vjgan with
-`--osc-host 0.0.0.0 --osc-out TABLET_IP:PORT`.
+`--osc-host 0.0.0.0 --osc-allow TABLET_IP --osc-out TABLET_IP:PORT`.
 """
 
 

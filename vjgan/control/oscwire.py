@@ -84,8 +84,23 @@ def _parse_bundle(dgram: bytes, depth: int, out: list[WireMessage]) -> None:
         index += size
 
 
+def _detail(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, OscParseError) else f"{type(exc).__name__}: {exc}"
+
+
 def _parse_message(dgram: bytes, timetag: int) -> WireMessage:
-    address, index = osc_types.get_string(dgram, 0)
+    """One message; once its address is read, every error names it (the log says which control is wrong)."""
+    try:
+        address, index = osc_types.get_string(dgram, 0)
+    except Exception as exc:
+        raise OscParseError(f"unreadable address: {_detail(exc)}") from exc
+    try:
+        return _parse_arguments(dgram, address, index, timetag)
+    except Exception as exc:
+        raise OscParseError(f"{address[:80]!r}: {_detail(exc)}") from exc
+
+
+def _parse_arguments(dgram: bytes, address: str, index: int, timetag: int) -> WireMessage:
     if len(address) > MAX_ADDRESS_LENGTH:
         raise OscParseError(f"address longer than {MAX_ADDRESS_LENGTH} characters")
     if index == len(dgram):  # OSC 1.0 allows a message with no type tag string at all
@@ -94,35 +109,36 @@ def _parse_message(dgram: bytes, timetag: int) -> WireMessage:
     if not tags.startswith(","):
         raise OscParseError("type tag string does not start with ','")
     args: list[Any] = []
-    for tag in tags[1:]:
+    for n, tag in enumerate(tags[1:], 1):
         if tag not in _SUPPORTED_TAGS:
             raise OscParseError(f"unsupported type tag {tag!r}")
-        if tag == "i":
-            value, index = osc_types.get_int(dgram, index)
-        elif tag == "f":
-            if index + 4 > len(dgram):  # python-osc pads truncated floats; a truncated packet is an error here
-                raise OscParseError("truncated float")
-            value, index = osc_types.get_float(dgram, index)
-        elif tag == "d":
-            value, index = osc_types.get_double(dgram, index)
-        elif tag == "h":
-            value, index = osc_types.get_int64(dgram, index)
-        elif tag in "sS":
-            value, index = osc_types.get_string(dgram, index)
-        elif tag == "b":
-            value, index = osc_types.get_blob(dgram, index)
-        elif tag == "T":
-            value = True
-        elif tag == "F":
-            value = False
-        elif tag == "I":  # impulse ("bang"): carries no data; triggers treat it like no argument
-            continue
-        else:  # "N"
-            value = None
-        args.append(value)
+        try:
+            value, index = _read_argument(dgram, tag, index)
+        except Exception as exc:
+            raise OscParseError(f"argument {n} ({tag!r}): {_detail(exc)}") from exc
+        if tag != "I":  # impulse ("bang"): carries no data; triggers treat it like no argument
+            args.append(value)
     if index != len(dgram):
         raise OscParseError(f"{len(dgram) - index} stray bytes after the arguments")
     return WireMessage(address, tuple(args), timetag)
+
+
+def _read_argument(dgram: bytes, tag: str, index: int) -> tuple[Any, int]:
+    if tag == "i":
+        return osc_types.get_int(dgram, index)
+    if tag == "f":
+        if index + 4 > len(dgram):  # python-osc pads truncated floats; a truncated packet is an error here
+            raise OscParseError("truncated float")
+        return osc_types.get_float(dgram, index)
+    if tag == "d":
+        return osc_types.get_double(dgram, index)
+    if tag == "h":
+        return osc_types.get_int64(dgram, index)
+    if tag in "sS":
+        return osc_types.get_string(dgram, index)
+    if tag == "b":
+        return osc_types.get_blob(dgram, index)
+    return {"T": True, "F": False, "N": None, "I": None}[tag], index
 
 
 # --- encoding (OSC out, tests) ---------------------------------------------------------------------------

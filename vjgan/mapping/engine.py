@@ -35,7 +35,7 @@ from vjgan.mapping.schema import _source_ok, key_lines, locate
 from vjgan.mapping.spec import CURVES, MODES, Preset, RouteSpec
 from vjgan.mapping.targets import Target, TargetError, all_targets, parse_target
 from vjgan.models.base import Generator
-from vjgan.paths import PRESETS_DIR
+from vjgan.paths import PRESETS_DIR, PathRefused, confine
 from vjgan.render.effects import EffectParam, available_effects
 
 log = logging.getLogger(__name__)
@@ -291,16 +291,23 @@ class MappingEngine:
         p.extra = dict(c.preset.extra) | {k: provide() for k, provide in self.extra_providers.items()}
         return p
 
-    def save(self, name_or_path: str = "") -> Path:
-        """Save the live state: '' → presets/<name>-live.toml, a bare name → presets/<name>.toml."""
+    def save(self, name_or_path: str = "", confined: bool = False) -> Path:
+        """Save the live state: '' → presets/<name>-live.toml, a bare name → presets/<name>.toml, else a path.
+
+        `confined` (requests from OSC and the panel): the file must land inside the presets folder, a relative
+        path counts from there, and anything else raises PathRefused before a byte is written."""
         snap = self.snapshot()
         if not name_or_path:
-            path = self.presets_dir / f"{snap.name}-live.toml"
+            text, is_path = f"{snap.name}-live.toml", False
         elif "/" in name_or_path or name_or_path.endswith(".toml"):
-            path = Path(name_or_path)
+            text, is_path = name_or_path, True
         else:
-            path = self.presets_dir / f"{name_or_path}.toml"
+            text, is_path = f"{name_or_path}.toml", False
             snap.name = name_or_path
+        if confined:
+            path = confine(text, [self.presets_dir], "preset", ".toml")
+        else:
+            path = Path(text) if is_path else self.presets_dir / text
         out = save_preset(snap, path)
         log.info("preset saved to %s", out)
         return out
@@ -530,9 +537,10 @@ class MappingEngine:
         for name, u in c.preset.user.items():
             add(f"/vjgan/user/{name}", "float", f"user value {name} (source user.{name})", self._user_setter(name),
                 u.minimum, u.maximum, c.user[name])
-        add("/vjgan/preset/load", "str", "load a preset (name in presets/ or path), crossfading", self._osc_load)
-        add("/vjgan/preset/save", "str", "save the live state ('' → presets/<name>-live.toml, or a name/path)",
-            self._osc_save)
+        add("/vjgan/preset/load", "str", "load a preset (a name or a path inside presets/), crossfading",
+            self._osc_load)
+        add("/vjgan/preset/save", "str",
+            "save the live state ('' → presets/<name>-live.toml, or a name / a path inside presets/)", self._osc_save)
         add("/vjgan/preset/crossfade", "float", "crossfade length in beats for the next load",
             self._target_setter("preset.crossfade_beats"), 0.0, 64.0, c.bases["preset.crossfade_beats"])
         add("/vjgan/preset/reload", "trigger", "reload the running preset's file now", self._osc_reload)
@@ -634,11 +642,16 @@ class MappingEngine:
         c.preset = replace(c.preset, latents=spec)
 
     def _osc_load(self, name: Any) -> None:
-        self.request_load(str(name))
+        """Remote load (OSC, panel): only files inside the presets folder."""
+        try:
+            path = confine(str(name), [self.presets_dir], "preset", ".toml")
+        except PathRefused as exc:
+            raise ParamError(str(exc)) from exc
+        self.request_load(str(path))
 
     def _osc_save(self, name: Any) -> None:
         try:
-            self.save(str(name))
+            self.save(str(name), confined=True)
         except UserError as exc:
             raise ParamError(str(exc)) from exc
 

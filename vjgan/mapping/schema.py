@@ -36,6 +36,14 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_SEED = 2**32 - 1
 
 
+def _finite(v: Any) -> bool:
+    """A TOML number that fits a float: tomllib's integers have no size limit, math.isfinite(10**400) raises."""
+    try:
+        return not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 def _unquote(k: str) -> str:
     k = k.strip()
     return k[1:-1] if len(k) >= 2 and k[0] == k[-1] and k[0] in "\"'" else k
@@ -88,7 +96,9 @@ class _Checker:
 
     def error(self, field: str, message: str) -> None:
         line = locate(self.lines, field)
-        self.errors.append(f"{self.where}:{line if line else '?'}: {field}: {message}")
+        # one problem per line, whatever strings from the file the message quotes
+        text = f"{field}: {message}".replace("\r", "\\r").replace("\n", "\\n")
+        self.errors.append(f"{self.where}:{line if line else '?'}: {text}")
 
     def table(self, d: Any, field: str) -> dict[str, Any]:
         if not isinstance(d, dict):
@@ -109,7 +119,7 @@ class _Checker:
         if isinstance(v, bool) or not isinstance(v, int | float):
             self.error(f, f"expected a number, got {type(v).__name__} {v!r}")
             return default
-        if not math.isfinite(v) or not lo <= v <= hi:
+        if not _finite(v) or not lo <= v <= hi:
             self.error(f, f"{v} is out of range {lo:g}..{hi:g}")
             return default
         return float(v)
@@ -292,7 +302,7 @@ def _route(c: _Checker, raw: Any, i: int, lfos: dict, user: dict, check_target) 
         cl = d["clamp"]
         if (
             not isinstance(cl, list) or len(cl) != 2
-            or not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in cl)
+            or not all(_finite(x) for x in cl)
         ):
             c.error(f"{field}.clamp", f"expected [min, max] numbers, got {cl!r}")
         elif cl[0] > cl[1]:
@@ -406,7 +416,10 @@ def parse_preset(
     if p.noise_mask is not None:
         p.noise_mask = _noise_mask(c, p.noise_mask, base)
 
-    bases: dict[str, Any] = dict(c.table(raw.get("targets", {}), "targets"))
+    # target → (value, the field it was written in): [targets] or [shader.uniforms.EFFECT]
+    bases: dict[str, tuple[Any, str]] = {
+        name: (v, f"targets.{name}") for name, v in c.table(raw.get("targets", {}), "targets").items()
+    }
     shader = c.table(raw.get("shader", {}), "shader")
     c.keys(shader, "shader", ("chain", "uniforms"))
     chain = shader.get("chain", [])
@@ -419,17 +432,16 @@ def parse_preset(
         p.chain = tuple(chain)
     for effect, uni in c.table(shader.get("uniforms", {}), "shader.uniforms").items():
         for u, v in c.table(uni, f"shader.uniforms.{effect}").items():
-            bases[f"shader.{effect}.{u}"] = v
-    for name, v in bases.items():
-        field = f"targets.{name}" if not name.startswith("shader.") else "shader.uniforms." + name[7:]
+            bases[f"shader.{effect}.{u}"] = (v, f"shader.uniforms.{effect}.{u}")
+    for name, (v, field) in bases.items():
         problem = check_target(name)
         if problem:
             c.error(field, problem)
             continue
         t = parse_target(name, None, effects, directions)
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, int | float):
             c.error(field, f"expected a number, got {type(v).__name__} {v!r}")
-        elif not t.minimum <= v <= t.maximum:
+        elif not _finite(v) or not t.minimum <= v <= t.maximum:
             c.error(field, f"{v} is out of range {t.minimum:g}..{t.maximum:g}")
         else:
             p.targets[name] = float(v)
