@@ -124,3 +124,76 @@ def test_player_without_output_feeds_the_analyzer_in_real_time() -> None:
     p.stop()
     n = p.ring.available
     assert 0.8 * SR < n < 1.2 * SR, n
+
+
+def _wrap_pairs(block: np.ndarray) -> set[tuple[int, int]]:
+    """(start, end) of every loop wrap in a rendered ramp: the sample before a jump is end-1, after it start."""
+    v = block[:, 0].astype(np.int64)
+    jumps = np.flatnonzero(np.diff(v) != 1)
+    return {(int(v[k + 1]), int(v[k]) + 1) for k in jumps}
+
+
+def test_loop_region_change_is_never_seen_half_done() -> None:
+    """The callback's render runs at every bytecode boundary of set_loop_region (a trace hook stands in
+    for the audio thread preempting the setter anywhere): each block loops a region that was set."""
+    import sys
+
+    x = np.arange(SR, dtype=np.float32)[:, None]  # a ramp: sample value = sample index
+    p = FilePlayer("ramp.wav", data=x, loop=True, play=False)
+    regions = [(1000, 2000), (1500, 2500), (1200, 1700)]  # a mix of two (new start, old end) still loops
+    seen: set[tuple[int, int]] = set()
+
+    def render_now() -> None:
+        seen.update(_wrap_pairs(p.render(3000)))
+
+    def tracer(frame, event, arg):  # noqa: ANN001, ANN202
+        if frame.f_code.co_name in ("set_loop_region", "clear_loop_region"):
+            frame.f_trace_opcodes = True
+            return local
+        return None
+
+    def local(frame, event, arg):  # noqa: ANN001, ANN202
+        if event == "opcode":
+            render_now()
+        return local
+
+    p.set_loop_region(regions[0][0] / SR, regions[0][1] / SR)
+    sys.settrace(tracer)
+    try:
+        for a, b in regions[1:] * 2 + regions[:1]:
+            p.set_loop_region(a / SR, b / SR)
+        p.clear_loop_region()
+    finally:
+        sys.settrace(None)
+    render_now()
+    assert seen, "no loop wrap was rendered"
+    assert seen <= {*regions, (0, SR)}, f"blocks looped regions nobody set: {seen - {*regions, (0, SR)}}"
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_audio_callback_allocates_nothing_per_block(channels: int) -> None:
+    """The output callback, called as PortAudio calls it (its own outdata, 441 frames): no per-block
+    buffers. Peak traced memory over 2000 blocks stays below one block's samples; none accumulates."""
+    import tracemalloc
+
+    x = np.random.default_rng(1).uniform(-0.5, 0.5, (SR, channels)).astype(np.float32)
+    p = FilePlayer("noise.wav", data=x, loop=True, loop_region=(0.1, 0.6), play=False)
+    outdata = np.zeros((441, 2), np.float32)
+    for _ in range(10):  # first calls may set up lazily (ring views, counters)
+        p._callback(outdata, 441, None, None)
+        p.ring.skip_to_latest(0)
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for i in range(2000):
+            p._callback(outdata, 441, None, None)
+            if i % 100 == 99:
+                p.ring.skip_to_latest(0)  # the analysis thread's read, without its copy
+        after, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    one_block = 441 * 4  # a mono float32 block; the old code allocated 1-3 of these per call
+    assert peak - before < one_block, f"transient allocation of {peak - before} bytes in the callback"
+    assert after - before < 1024, f"{after - before} bytes accumulated over 2000 blocks"
+    assert p.loops > 0 and outdata.any()  # it did play the loop

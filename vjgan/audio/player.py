@@ -4,7 +4,10 @@ Both happen in the output callback from one rendered block, so the images follow
 hears (no second clock that could drift). The loop region A–B wraps inside a block by concatenation,
 so the loop point is sample-continuous: no gap, no extra fade, no click beyond what the music has.
 Control (pause, seek, loop region) is requested from other threads by plain attribute writes that the
-callback picks up at the next block.
+callback picks up at the next block. The loop region is one immutable `(start, end)` tuple replaced in a
+single assignment: two separate stores would let a block read a new start with an old end (a region
+that is not one the user set; start ≥ end made the callback spin). The callback renders into buffers
+allocated once, so a block costs no allocation on the audio thread.
 """
 
 from __future__ import annotations
@@ -51,12 +54,12 @@ class FilePlayer(AudioSource):
         self.out_channels = 2 if self.data.shape[1] >= 2 else 1
         if self.data.shape[1] > 2:
             self.data = self.data[:, :2]
-        self._mono = self.data.mean(axis=1) if self.data.shape[1] > 1 else self.data[:, 0]
         self.loop = loop
-        self._a, self._b = 0, len(self.data)
+        self._region: tuple[int, int] = (0, len(self.data))  # (start, end) samples: replaced, never mutated
         if loop_region is not None:
             self.set_loop_region(*loop_region)
-        self._pos = self._a if loop_region is not None else 0
+        self._pos = self._region[0] if loop_region is not None else 0
+        self._alloc_blocks(blocksize)
         self._seek: int | None = None
         self.paused = False
         self.finished = False
@@ -102,10 +105,16 @@ class FilePlayer(AudioSource):
             raise UserError(
                 f"loop region {a:.3f}-{b:.3f} s is empty or shorter than 10 ms (file is {self.duration:.2f} s)"
             )
-        self._a, self._b = ia, ib
+        self._region = (ia, ib)  # one store: the callback sees the old region or the new one, never a mix
 
     def clear_loop_region(self) -> None:
-        self._a, self._b = 0, len(self.data)
+        self._region = (0, len(self.data))
+
+    @property
+    def loop_region(self) -> tuple[float, float]:
+        """The loop region (start, end) in seconds (the whole file when none is set)."""
+        a, b = self._region
+        return a / self.sample_rate, b / self.sample_rate
 
     def seek(self, seconds: float) -> None:
         self._seek = min(max(int(round(seconds * self.sample_rate)), 0), len(self.data) - 1)
@@ -117,16 +126,28 @@ class FilePlayer(AudioSource):
         self.paused = False
 
     # rendering (audio thread) --------------------------------------------------------------------
+    def _alloc_blocks(self, frames: int) -> None:
+        """Block buffers for up to `frames` samples; only a larger block than ever before reallocates."""
+        self._block = np.zeros((frames, self.data.shape[1]), dtype=np.float32)
+        self._mono_block = np.zeros(frames, dtype=np.float32)
+
     def render(self, frames: int) -> np.ndarray:
-        """The next `frames` samples [frames, ch] and advance; loops wrap sample-continuously."""
+        """The next `frames` samples [frames, ch] (a copy) and advance; loops wrap sample-continuously."""
+        return self._render_block(frames).copy()
+
+    def _render_block(self, frames: int) -> np.ndarray:
+        """As render(), into the preallocated block: a view, valid until the next call."""
+        if frames > len(self._block):
+            self._alloc_blocks(frames)
+        out = self._block[:frames]
         if self._seek is not None:
             self._pos, self._seek = self._seek, None
             self.finished = False
-        out = np.zeros((frames, self.data.shape[1]), dtype=np.float32)
         if self.paused or self.finished:
+            out.fill(0.0)
             return out
         filled = 0
-        a, b = self._a, self._b
+        a, b = self._region  # one read of one tuple: a consistent region for the whole block
         pos = self._pos
         if self.loop and not a <= pos < b:
             pos = a
@@ -140,22 +161,31 @@ class FilePlayer(AudioSource):
             if pos >= end:
                 if not self.loop:
                     self.finished = True
+                    out[filled:].fill(0.0)
                     break
                 pos = a
                 self.loops += 1
         self._pos = pos
         return out
 
+    def _mono_of(self, block: np.ndarray) -> np.ndarray:
+        """What the analyzer gets: the channel, or the mean of two, in the preallocated mono buffer."""
+        if block.shape[1] == 1:
+            return block[:, 0]
+        mono = self._mono_block[: len(block)]
+        np.add(block[:, 0], block[:, 1], out=mono)
+        mono *= 0.5
+        return mono
+
     def _render_to_ring(self, frames: int) -> None:
-        block = self.render(frames)
-        self._push(block[:, 0] if block.shape[1] == 1 else block.mean(axis=1))
+        self._push(self._mono_of(self._render_block(frames)))
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: object, status: object) -> None:
         if status:
             self.status_flags += 1
-        block = self.render(frames)
+        block = self._render_block(frames)
         outdata[:] = block  # mono broadcasts to both output channels
-        self.ring.write(block[:, 0] if block.shape[1] == 1 else block.mean(axis=1))
+        self.ring.write(self._mono_of(block))
         self._noted()
 
     def start(self) -> None:
