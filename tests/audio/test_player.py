@@ -197,3 +197,33 @@ def test_audio_callback_allocates_nothing_per_block(channels: int) -> None:
     assert peak - before < one_block, f"transient allocation of {peak - before} bytes in the callback"
     assert after - before < 1024, f"{after - before} bytes accumulated over 2000 blocks"
     assert p.loops > 0 and outdata.any()  # it did play the loop
+
+
+def test_input_callback_allocates_nothing_per_block(pulse_server: str) -> None:
+    """The live input's callback (stereo mixdown), called with PortAudio-shaped indata: no per-block buffers."""
+    import tracemalloc
+
+    live = LiveInput(None)  # the server's monitor source: opened, not started
+    try:
+        indata = np.random.default_rng(2).uniform(-0.5, 0.5, (441, 2)).astype(np.float32)
+        for _ in range(10):
+            live._callback(indata, 441, None, None)
+        live.ring.skip_to_latest(0)
+        tracemalloc.start()
+        try:
+            before, _ = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            for i in range(2000):
+                live._callback(indata, 441, None, None)
+                if i % 100 == 99:
+                    live.ring.skip_to_latest(0)
+            after, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak - before < 441 * 4, f"transient allocation of {peak - before} bytes in the callback"
+        assert after - before < 1024
+        live._callback(indata, 441, None, None)
+        got = live.ring.read_available()[:, 0]
+        assert np.array_equal(got, indata.mean(axis=1))  # what it wrote is the mixdown
+    finally:
+        live.stop()

@@ -105,6 +105,7 @@ class LiveInput(AudioSource):
         except Exception as exc:  # noqa: BLE001 - sd.PortAudioError and friends
             raise NoInputDevice(f"cannot open audio input '{self.device_name}' at {sample_rate} Hz: {exc}") from exc
         self.device_latency = float(self._stream.latency)
+        self._mix = np.zeros(blocksize, np.float32)  # the mixdown buffer: no allocation per block
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: object, status: object) -> None:
         if status:
@@ -114,7 +115,14 @@ class LiveInput(AudioSource):
         elif indata.shape[1] == 1:
             self.ring.write(indata[:, 0])
         else:
-            self.ring.write(indata.mean(axis=1))
+            if frames > len(self._mix):
+                self._mix = np.zeros(frames, np.float32)
+            mix = self._mix[:frames]
+            np.copyto(mix, indata[:, 0])  # column by column: a reduction (mean) allocates its buffers
+            for c in range(1, indata.shape[1]):
+                np.add(mix, indata[:, c], out=mix)
+            mix *= 1.0 / indata.shape[1]
+            self.ring.write(mix)
         self._noted()
 
     def start(self) -> None:
