@@ -88,6 +88,7 @@ class LiveStats:
     late_frames: int = 0  # frame intervals longer than 2 display intervals
     gen_dropped: int = 0
     audio_overflows: int = 0
+    audio_status: str = ""  # AudioStats.status: "ok", or restarts / frozen features of the analysis
     recorder_dropped: int = 0
     last_present: float = 0.0  # perf_counter() when the newest frame was presented / read back
     onset_frames: int = 0  # generated frames for an onset shown as soon as ready, between display ticks
@@ -903,6 +904,7 @@ class LiveApp:
             s.gen_dropped = int(getattr(gstats, "dropped", 0))
             s.gen_ms = float(getattr(gstats, "gen_ms_p50", 0.0))
         s.audio_overflows = int(getattr(astats, "overflows", 0) or 0)
+        s.audio_status = str(getattr(astats, "status", "") or "")
         if len(self._frame_times) > 1:
             ft = np.asarray(self._frame_times)
             s.frame_ms_p50 = float(np.percentile(ft, 50))

@@ -1,4 +1,9 @@
-"""The analysis thread: reads hops from the source's ring, runs the analyzer, publishes Features."""
+"""The analysis thread: reads hops from the source's ring, runs the analyzer, publishes Features.
+
+An exception in the analyzer does not end the thread: the loop restarts after a back-off that doubles
+up to a cap (a fault on every hop costs a few restarts a second, not a spinning core), and the restart
+count, the last error and the age of the newest Features are in `stats` for the panel (and the log).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,20 @@ class AudioStats:
     latency_ms: float = 0.0  # sample reaching our callback → its Features published (median)
     device_latency_ms: float = 0.0  # what the device/server buffers before the callback
     source: str = ""
+    restarts: int = 0  # times the analysis loop died on an exception and was restarted
+    last_error: str = ""  # the newest such exception, "Type: message"
+    running: bool = False  # the analysis thread is alive
+    features_age_s: float = 0.0  # since the newest Features were published (grows while frozen)
+
+    @property
+    def status(self) -> str:
+        """One line for the panel: "ok", or what is wrong with the analysis."""
+        if not self.running:
+            return f"analysis stopped: {self.last_error}" if self.last_error else "analysis not running"
+        stale = f"features frozen {self.features_age_s:.1f} s; " if self.features_age_s > STALE_S else ""
+        if self.restarts:
+            return f"{stale}analysis restarted {self.restarts}x (last: {self.last_error})"
+        return stale.removesuffix("; ") or "ok"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +60,9 @@ class TempoCommand:
     when: float | None = None  # time.perf_counter() of the last tap
 
 
+STALE_S = 0.5  # Features older than this while running: the analysis is not keeping up (or crashing)
+RESTART_BACKOFF_S = (0.05, 2.0)  # wait before the first restart; the cap it doubles up to
+HEALTHY_HOPS = 100  # a loop that ran this long (1 s) before crashing restarts from the shortest wait
 TAP_RESET_S = 2.0  # a pause longer than this between taps starts a new tap sequence
 TAP_KEEP = 8  # taps averaged (median interval)
 
@@ -54,9 +76,11 @@ class AudioEngine:
         bus: FeatureBus,
         analyzer: OnlineAnalyzer | None = None,
         max_backlog_s: float = 0.5,
+        restart_backoff_s: tuple[float, float] = RESTART_BACKOFF_S,
     ) -> None:
         """`max_backlog_s`: after a stall longer than this the engine skips ahead (counted in
-        `skipped_hops`) instead of running late for the rest of the show."""
+        `skipped_hops`) instead of running late for the rest of the show. `restart_backoff_s`: (first,
+        cap) wait in s before the analysis loop restarts after an exception."""
         self.source = source
         self.max_backlog_s = min(max_backlog_s, 0.9 * RING_SECONDS)
         self.bus = bus
@@ -67,7 +91,11 @@ class AudioEngine:
         self._lat: deque[float] = deque(maxlen=200)
         self._hops = 0
         self._skipped = 0
-        self.error: BaseException | None = None
+        self._started = time.perf_counter()
+        self.restart_backoff_s = restart_backoff_s
+        self.error: BaseException | None = None  # the newest exception of the analysis loop
+        self.restarts = 0
+        self.last_error = ""
         self._tempo_cmds: queue.SimpleQueue[TempoCommand] = queue.SimpleQueue()
         self._taps: deque[float] = deque(maxlen=TAP_KEEP)
 
@@ -113,6 +141,7 @@ class AudioEngine:
         if self._thread is not None:
             return
         self._stop.clear()
+        self._started = time.perf_counter()
         if self.analyzer.frame == 0:
             self.analyzer.warmup()
         self._thread = threading.Thread(target=self._run, name="audio-analysis", daemon=True)
@@ -149,6 +178,10 @@ class AudioEngine:
             latency_ms=float(np.median(self._lat)) * 1e3 if self._lat else 0.0,
             device_latency_ms=self.source.device_latency * 1e3,
             source=self.source.describe(),
+            restarts=self.restarts,
+            last_error=self.last_error,
+            running=self._thread is not None and self._thread.is_alive(),
+            features_age_s=max(0.0, time.perf_counter() - (self.bus.latest.wall or self._started)),
         )
 
     @staticmethod
@@ -161,33 +194,56 @@ class AudioEngine:
             pass
 
     def _run(self) -> None:
+        """Supervises the analysis loop: an exception is counted, logged and followed by a restart."""
         self._raise_priority()
+        first, cap = self.restart_backoff_s
+        wait = first
+        while not self._stop.is_set():
+            hops_before = self._hops
+            try:
+                self._loop()
+                return
+            except Exception as exc:  # noqa: BLE001 - keep the show going; counted, logged, shown
+                self.error = exc
+                self.restarts += 1
+                repeat = f"{type(exc).__name__}: {exc}" == self.last_error
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                if self._hops - hops_before >= HEALTHY_HOPS:
+                    wait = first
+                log.error("audio analysis failed (%s); restart %d in %.2f s", self.last_error, self.restarts, wait,
+                          exc_info=not repeat)  # the traceback once per distinct error
+                if self._stop.wait(wait):
+                    return
+                wait = min(2 * wait, cap)
+            except BaseException as exc:  # SystemExit and the like: report, do not restart
+                self.error = exc
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("audio analysis stopped")
+                return
+
+    def _loop(self) -> None:
         ring = self.source.ring
         hop = self.analyzer.hop_size
         sr = self.source.sample_rate
         max_backlog = int(self.max_backlog_s * sr)
-        try:
-            while not self._stop.is_set():
-                if ring.available > max_backlog:
-                    self._skipped += ring.skip_to_latest(hop) // hop
-                if not self._tempo_cmds.empty():
-                    self._apply_tempo_commands()
-                block = ring.read(hop)
-                if block is None:
-                    # woken by the source's next block (a timeout only so stop() is seen)
-                    self.source.data_ready.wait(0.05)
-                    self.source.data_ready.clear()
-                    continue
-                end = ring.frames_read  # stream index just past this hop
-                t0 = time.perf_counter()
-                f = self.analyzer.process(block[:, 0], time=end / sr)
-                t1 = time.perf_counter()
-                written, when = self.source.last_block
-                arrived = when - max(written - end, 0) / sr  # when the hop's last sample reached us
-                self.bus.publish(replace(f, wall=t1))
-                self._cost.append(t1 - t0)
-                self._lat.append(t1 - arrived)
-                self._hops += 1
-        except BaseException as exc:  # noqa: BLE001 - keep the show going, report once
-            self.error = exc
-            log.exception("audio analysis stopped")
+        while not self._stop.is_set():
+            if ring.available > max_backlog:
+                self._skipped += ring.skip_to_latest(hop) // hop
+            if not self._tempo_cmds.empty():
+                self._apply_tempo_commands()
+            block = ring.read(hop)
+            if block is None:
+                # woken by the source's next block (a timeout only so stop() is seen)
+                self.source.data_ready.wait(0.05)
+                self.source.data_ready.clear()
+                continue
+            end = ring.frames_read  # stream index just past this hop
+            t0 = time.perf_counter()
+            f = self.analyzer.process(block[:, 0], time=end / sr)
+            t1 = time.perf_counter()
+            written, when = self.source.last_block
+            arrived = when - max(written - end, 0) / sr  # when the hop's last sample reached us
+            self.bus.publish(replace(f, wall=t1))
+            self._cost.append(t1 - t0)
+            self._lat.append(t1 - arrived)
+            self._hops += 1

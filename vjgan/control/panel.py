@@ -597,6 +597,8 @@ class ControlPanel:
             f"audio->screen {s.latency_ms:6.1f} ms   late frames {s.late_frames}   "
             f"generator dropped {s.gen_dropped}   audio overflows {s.audio_overflows}"
         )
+        if s.audio_status not in ("", "ok"):
+            imgui.text_colored(RED, f"audio: {s.audio_status}")
         errors = [e.name for e in st.effects if e.error]
         if errors:
             imgui.text_colored(RED, f"shader errors: {', '.join(errors)} (last good version running; see Effects)")
@@ -649,11 +651,8 @@ class ControlPanel:
         stats = getattr(self.app.audio, "stats", None)
         imgui.text(f"source: {getattr(stats, 'source', '') or self.app.audio_file or 'live input'}")
         if stats is not None:
-            imgui.text(
-                f"analysis {getattr(stats, 'analysis_ms_p50', 0):.2f} ms p50 / "
-                f"{getattr(stats, 'analysis_ms_p99', 0):.2f} ms p99   input->features "
-                f"{getattr(stats, 'latency_ms', 0):.1f} ms   overflows {getattr(stats, 'overflows', 0)}"
-            )
+            imgui.text(f"analysis {stats.analysis_ms_p50:.2f} ms p50 / {stats.analysis_ms_p99:.2f} ms p99   input->"
+                       f"features {stats.latency_ms:.1f} ms   overflows {stats.overflows}   {stats.status}")
         self._tempo(st)
         imgui.separator()
         imgui.text("Play a file on loop (what the audience hears drives the images)")
