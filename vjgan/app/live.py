@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import re
 import threading
 import time
@@ -28,6 +27,7 @@ from vjgan.control.registry import ControlQueue, Param, ParamError, ParamRegistr
 from vjgan.errors import UserError
 from vjgan.mapping.frame import FrameParams
 from vjgan.paths import PRESETS_DIR, SHADERS_DIR, PathRefused, confine, default_media_dirs
+from vjgan.render.pngwriter import PngWriter
 from vjgan.render.postfx import FrameInputs, PostFXChain
 from vjgan.render.upload import FrameUploader
 
@@ -92,30 +92,6 @@ class LiveStats:
     recorder_dropped: int = 0
     last_present: float = 0.0  # perf_counter() when the newest frame was presented / read back
     onset_frames: int = 0  # generated frames for an onset shown as soon as ready, between display ticks
-
-
-class _PngWriter:
-    """Encodes headless frames on its own thread so PNG compression never stalls the loop."""
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self._q: queue.Queue[tuple[int, np.ndarray] | None] = queue.Queue()
-        self._t = threading.Thread(target=self._run, name="png-writer", daemon=True)
-        self._t.start()
-
-    def add(self, index: int, image: np.ndarray) -> None:
-        self._q.put((index, image))
-
-    def close(self) -> None:
-        self._q.put(None)
-        self._t.join()
-
-    def _run(self) -> None:
-        from PIL import Image
-
-        while (item := self._q.get()) is not None:
-            i, img = item
-            Image.fromarray(img).save(self.out / f"frame_{i:05d}.png", compress_level=1)
 
 
 def app_params(app: LiveApp | None) -> list[tuple[Param, Any]]:
@@ -267,7 +243,7 @@ class LiveApp:
         self._register_app_params()
         if config.out is not None:
             config.out.mkdir(parents=True, exist_ok=True)
-            self.png = _PngWriter(config.out)
+            self.png = PngWriter(config.out)
         if config.record is not None:
             self._start_recorder(config.record)
         if not config.headless and config.panel:
