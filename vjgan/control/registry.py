@@ -12,9 +12,9 @@ import heapq
 import itertools
 import logging
 import math
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -116,22 +116,34 @@ class ControlStats:
     applied: int = 0
     rejected: int = 0
     clamped: int = 0
+    dropped: int = 0  # messages dropped because MAX_PENDING were already waiting (a flood, a stalled loop)
     last_error: str = ""
 
 
-class ControlQueue:
-    """Thread-safe inbox of ControlMessages; the render loop drains it once per frame."""
+MAX_PENDING = 8192  # messages waiting for the render loop (inbox), and timed ones waiting for their time
 
-    def __init__(self, registry: ParamRegistry) -> None:
+
+class ControlQueue:
+    """Thread-safe inbox of ControlMessages; the render loop drains it once per frame.
+
+    Bounded: an OSC flood while the render loop stalls drops the oldest waiting messages (the newest
+    value of a control is the one that matters), and a full schedule of future (timed bundle) messages
+    refuses new ones; both counted in `stats.dropped`. Posting never blocks.
+    """
+
+    def __init__(self, registry: ParamRegistry, max_pending: int = MAX_PENDING) -> None:
         self.registry = registry
-        self._inbox: queue.SimpleQueue[ControlMessage] = queue.SimpleQueue()
+        self.max_pending = max_pending
+        self._inbox: deque[ControlMessage] = deque(maxlen=max_pending)  # append/popleft: thread-safe
         self._later: list[tuple[float, int, ControlMessage]] = []
         self._tiebreak = itertools.count()
         self.stats = ControlStats()
         self.listeners: list[Callable[[ControlMessage], None]] = []  # e.g. OSC learn in the panel
 
     def post(self, message: ControlMessage) -> None:
-        self._inbox.put(message)
+        if len(self._inbox) >= self.max_pending:
+            self.stats.dropped += 1  # the append below pushes the oldest out
+        self._inbox.append(message)
 
     def set(self, address: str, value: Any, origin: str = "panel") -> None:
         self.post(ControlMessage(address, value, origin))
@@ -139,11 +151,11 @@ class ControlQueue:
     def drain(self, now: float | None = None) -> int:
         """Apply every message that is due; returns how many were applied. Render thread only."""
         now = time.perf_counter() if now is None else now
-        while True:
-            try:
-                m = self._inbox.get_nowait()
-            except queue.Empty:
-                break
+        while self._inbox:
+            m = self._inbox.popleft()
+            if len(self._later) >= self.max_pending and m.due > now:
+                self.stats.dropped += 1
+                continue
             heapq.heappush(self._later, (m.due, next(self._tiebreak), m))
         applied = 0
         while self._later and self._later[0][0] <= now:
