@@ -10,7 +10,6 @@ import pytest
 
 from vjgan.control.registry import ParamRegistry
 from vjgan.mapping.engine import MappingEngine
-from vjgan.mapping.events import count_events
 from vjgan.mapping.presets import list_presets, load_preset
 from vjgan.paths import PRESETS_DIR
 
@@ -28,8 +27,11 @@ def demo_features():
     samples, sr = load_audio(demo_track_path(), 44100, mono=True)
     analyzer = OnlineAnalyzer(sr)
     features = analyzer.process_array(samples[: int(SECONDS * sr), 0])
-    if not any(f.kick_count for f in features):  # analyzers that do not count events yet
-        features = count_events(features)
+    # the mapping reads the analyzer's own event counters (never rebuilt here): they must count its events
+    for name in ("onset", "kick", "snare"):
+        counts = [getattr(f, f"{name}_count") for f in features]
+        assert counts == np.cumsum([getattr(f, f"{name}_event") for f in features]).tolist(), name
+        assert counts[-1] > 0, f"no {name} events counted on the demo track"
     return features
 
 
