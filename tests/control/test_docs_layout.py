@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from pathlib import Path
+
+import pytest
 
 from vjgan.control.osc_out import OUT_ADDRESSES
 from vjgan.control.oscdoc import DOC_PATH, collect_registry, render_markdown, write_osc_docs
@@ -24,14 +27,48 @@ def test_markdown_lists_every_parameter_with_type_range_and_default(tmp_path: Pa
     assert "**9000**" in text and "**127.0.0.1**" in text
 
 
-def test_committed_docs_cover_the_app_registry() -> None:
-    """Fails when a stage adds parameters without `scripts/gen_osc_docs.py` being rerun."""
-    registry, included, _ = collect_registry()
-    assert "transport" in included or included[0].startswith("app")
-    doc = DOC_PATH.read_text(encoding="utf-8")
-    missing = [p.address for p in registry.params() if f"`{p.address}`" not in doc]
-    assert not missing, f"docs/osc.md is stale (rerun scripts/gen_osc_docs.py): {missing[:10]}"
-    assert render_markdown(registry).count("\n| `/vjgan/") == len(registry.params()) + len(OUT_ADDRESSES)
+def _documented_params(doc: str) -> list[str]:
+    """The addresses of docs/osc.md's parameter rows (`| `/addr` | kind (`tags`) | ...`), in order."""
+    return re.findall(r"^\| `(/vjgan/[^`]+)` \| \w+ \(`[^`]+`\) \|", doc, re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def app_addresses(pulse_server: str, tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """Every parameter address of a real `vjgan live` as scripts/run.sh starts it (default model and
+    preset, a track on loop: the player's controls exist), headless (the window adds none)."""
+    import numpy as np
+    import soundfile as sf
+
+    from vjgan.app.live import LiveApp, LiveConfig
+
+    track = tmp_path_factory.mktemp("track") / "track.wav"
+    sf.write(track, np.zeros((44100, 2), np.float32), 44100)
+    app = LiveApp(LiveConfig(audio=str(track), headless=True, panel=False, size=(64, 36), rehearsal=False))
+    try:
+        return {p.address for p in app.registry.params()}
+    finally:
+        app.stop()
+
+
+def test_docs_registry_is_the_running_apps_registry(app_addresses: set[str]) -> None:
+    """collect_registry() (what scripts/gen_osc_docs.py documents) must build what LiveApp builds."""
+    registry, _, _ = collect_registry()
+    built = {p.address for p in registry.params()}
+    assert built == app_addresses, (
+        f"app only: {sorted(app_addresses - built)[:10]}; docs generator only: {sorted(built - app_addresses)[:10]}"
+    )
+
+
+def test_committed_docs_are_the_app_registry(app_addresses: set[str]) -> None:
+    """Fails when a stage adds (or drops) parameters without `scripts/gen_osc_docs.py` being rerun."""
+    documented = _documented_params(DOC_PATH.read_text(encoding="utf-8"))
+    assert len(documented) == len(set(documented)), "an address is documented twice"
+    stale = sorted(app_addresses - set(documented))
+    gone = sorted(set(documented) - app_addresses)
+    assert not stale and not gone, f"docs/osc.md is stale (rerun scripts/gen_osc_docs.py): missing {stale[:10]}, " \
+        f"no longer in the app {gone[:10]}"
+    registry, _, _ = collect_registry()
+    assert _documented_params(render_markdown(registry)) == documented  # and generated from it, in its order
 
 
 def test_touchosc_layout_has_a_scaled_control_per_parameter(tmp_path: Path) -> None:
