@@ -184,6 +184,7 @@ class LiveApp:
         self.stats = LiveStats()
         self.messages: deque[str] = deque(maxlen=50)  # user-facing notes for the panel
         self._running = False
+        self._stop_why: str | None = None  # set by a stop request (signal, window closed): the loop ends
         self._seq = 0
         self._seq_info: dict[int, tuple[float, float]] = {}  # params seq → (features wall, audio time)
         self._frame_times: deque[float] = deque(maxlen=600)
@@ -627,49 +628,76 @@ class LiveApp:
         params = self.mapping.step(self.bus.latest)
         self.gen_thread.submit(params.generator)
         deadline = time.perf_counter() + timeout
-        while self.gen_thread.latest() is None and time.perf_counter() < deadline:
+        while self.gen_thread.latest() is None and time.perf_counter() < deadline and self._stop_why is None:
             time.sleep(0.01)
 
+    def request_stop(self, why: str) -> None:
+        """Ask the loop to end after the current frame. Signal handlers call this, so it only sets a flag (the
+        loop logs the reason: no logging lock taken inside a handler)."""
+        if self._stop_why is None:
+            self._stop_why = why
+
     def stop(self) -> None:
+        """End every part; each is bounded (the generator child is killed after 1 s), so a stop request
+        ends the process within ~2 s. The per-part times go to the debug log."""
         self._running = False
-        self.mapping.stop_loader()
+        t0 = time.perf_counter()
+        took: dict[str, float] = {}
+
+        def timed(name: str, fn: Any) -> None:
+            t = time.perf_counter()
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - shutting down: report and continue
+                log.warning("stopping %s: %s", name, exc)
+            took[name] = (time.perf_counter() - t) * 1000
+
+        timed("mapping", self.mapping.stop_loader)
         for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio):
             if part is not None:
-                try:
-                    part.stop()
-                except Exception as exc:  # noqa: BLE001 - shutting down: report and continue
-                    log.warning("stopping %s: %s", type(part).__name__, exc)
+                timed(type(part).__name__, part.stop)
         for panel in (self.panel, self._panel_closing):
             if panel is not None:
-                panel.close()  # joins the panel thread (at most one panel frame), then destroys its window
+                timed("panel", panel.close)  # joins the panel thread (at most one panel frame), then its window
         self.panel = self._panel_closing = None
         if self.png is not None:
-            self.png.close()
+            timed("png", self.png.close)
         if self.recorder is not None:
-            self.recorder.close()
+            timed("recorder", self.recorder.close)
         if self.config.out is not None:
             (self.config.out / "frames.json").write_text(json.dumps({"fps": self.config.fps,
                                                                      "frames": self.frame_log}))
         if self.window is not None:
-            self.window.close()
+            timed("window", self.window.close)
+        log.debug("stopped in %.0f ms (%s)", (time.perf_counter() - t0) * 1000,
+                  ", ".join(f"{k} {v:.0f}" for k, v in took.items()))
 
     def run(self) -> int:
-        self.start()
-        try:
-            from tqdm import tqdm
+        """The show until --frames, the output window is closed, or SIGTERM / SIGINT: each ends it the same
+        way (stop(): the recording finished, child processes ended, shared memory freed); returns 0."""
+        from vjgan.app.shutdown import StopSignals
 
-            bar = tqdm(total=self.config.frames, unit="frame", desc="live", disable=not self.config.frames)
-            while self._running:
-                if self.config.frames is not None and self.stats.frames >= self.config.frames:
-                    break
-                if self.window is not None and self.window.should_close():
-                    break
-                self.step()
-                bar.update(1)
-                self._pace()
-            bar.close()
-        finally:
-            self.stop()
+        with StopSignals(self.request_stop):
+            self.start()
+            try:
+                from tqdm import tqdm
+
+                bar = tqdm(total=self.config.frames, unit="frame", desc="live", disable=not self.config.frames)
+                while self._running and self._stop_why is None:
+                    if self.config.frames is not None and self.stats.frames >= self.config.frames:
+                        break
+                    if self.window is not None and self.window.should_close():
+                        self.request_stop("output window closed")
+                        break
+                    self.step()
+                    bar.update(1)
+                    self._pace()
+                bar.close()
+                if self._stop_why is not None:
+                    log.info("%s: stopping the show%s", self._stop_why,
+                             f", finishing the recording {self.config.record}" if self.recorder is not None else "")
+            finally:
+                self.stop()
         return 0
 
     def _pace(self) -> None:

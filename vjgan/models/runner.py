@@ -66,11 +66,12 @@ class GeneratorThread:
     def __init__(self, generator: Generator, device: str = "cpu", cuda_graph: bool = False,
                  compile: bool = False, precision: str = "fp32", channels_last: bool = False,
                  name: str = "generator", on_frame: Callable[[GeneratedFrame], None] | None = None,
-                 on_error: Callable[[str], None] | None = None):
+                 on_error: Callable[[str], None] | None = None, on_beat: Callable[[], None] | None = None):
         """precision: "fp32"; "bf16" (autocast, CPUs with AVX512-BF16 or CUDA); "fp16" (CUDA: the
         generator's own fp16 blocks, StyleGAN2 num_fp16_res). cuda_graph / compile: see module doc.
         on_frame / on_error: called on this thread after each new frame / with each error message (how
-        the generator process publishes them)."""
+        the generator process publishes them); on_beat: called by this thread at least every 0.1 s while
+        idle and after each frame, so a stuck forward shows as missing beats (the process's watchdog)."""
         if precision not in ("fp32", "bf16", "fp16"):
             raise UserError(f"precision {precision!r} not in fp32, bf16, fp16")
         self.device = torch.device(device)
@@ -111,7 +112,7 @@ class GeneratorThread:
         self._last_seq: int | None = None
         self._errors_seen: set[str] = set()
         self.stats = GeneratorStats()
-        self.on_frame, self.on_error = on_frame, on_error
+        self.on_frame, self.on_error, self.on_beat = on_frame, on_error, on_beat
 
     # -- caller side (any thread, never blocks on the generator) --------------------------------------
     def start(self) -> GeneratorThread:
@@ -160,6 +161,8 @@ class GeneratorThread:
         while not self._stop.is_set():
             with self._wake:
                 while self._pending is None and not self._structural and not self._stop.is_set():
+                    if self.on_beat is not None:
+                        self.on_beat()
                     self._wake.wait(0.1)
                 job, self._pending = self._pending, None
                 structural, self._structural = self._structural, {}
@@ -186,6 +189,8 @@ class GeneratorThread:
                 self._error(f"{type(exc).__name__}: {exc}")
             finally:
                 self._busy = False
+                if self.on_beat is not None:
+                    self.on_beat()
 
     def _error(self, msg: str) -> None:
         self.stats.errors += 1
