@@ -1,17 +1,20 @@
-"""Train the embedded default model (vjgan/assets/default_model.safetensors) from procedural images.
+"""Train the embedded default model (vjgan/assets/default_model.safetensors) from procedural fields.
 
-Why this objective: a GAN does not converge in the ~25 CPU-minutes this project can spend, so the real
-StyleGAN2 generator is trained as a *learned renderer*: the first dimensions of z are the parameters of
-a procedural painter (domain-warped waves, rings, blobs, a cosine colour palette), and the generator
-regresses the painter's image for that z. Every z has a target, so nothing collapses, and since the
-painter is smooth in its parameters, moving z moves the picture smoothly — what a VJ needs.
+Why this objective: a GAN does not converge in the CPU time this project can spend, so the real StyleGAN2
+synthesis network is trained as a *learned renderer*: the first N_PARAMS dimensions of z are the parameters
+of a procedural painter that mixes fixed shapes into four smooth fields, and the network regresses the
+painter's fields for that z. Every z has a target, so nothing collapses, and the painter is smooth in z, so
+moving the latent moves the picture smoothly. The model's painting head (vjgan/models/contour_head.py)
+turns the fields into sharp bands, ridges, palette and shade; it has no weights, so nothing here trains it.
 
-    nice -n 10 .venv/bin/python scripts/train_default_model.py --minutes 25
+    nice -n 5 .venv/bin/python scripts/train_default_model.py --minutes 40
+    nice -n 5 .venv/bin/python scripts/train_default_model.py --resume --minutes 25 --lr 3e-3
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import time
 from pathlib import Path
@@ -21,51 +24,75 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from vjgan.models.contour_head import FIELDS, ContourHeadConfig
 from vjgan.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 from vjgan.models.vjgan_format import save_generator
 from vjgan.paths import ASSETS_DIR
 
-DEFAULT_CONFIG = StyleGAN2Config(z_dim=128, w_dim=128, img_resolution=128, channel_base=2048, channel_max=64,
-                                 mapping_layers=2, mapping_lr_multiplier=1.0)
-N_PARAMS = 27
+DEFAULT_CONFIG = StyleGAN2Config(z_dim=128, w_dim=128, img_resolution=128, img_channels=FIELDS, channel_base=2048,
+                                 channel_max=64, mapping_layers=2, mapping_lr_multiplier=1.0,
+                                 head=ContourHeadConfig().to_dict())
+ASPECT = 16 / 9
+FIELD_WEIGHTS = (2.0, 1.0, 1.0, 1.0)  # the height field's errors are multiplied by the bands: weigh it most
+# per field: how strongly z mixes the shapes in, and how far z moves its level (hue moves most: palettes)
+MIX_SCALE = (0.45, 0.12, 0.3, 0.4)
+LEVEL_SCALE = (0.5, 1.5, 0.5, 0.6)
 
 
+def smooth_noise(res: int, knots: int, seed: int, device: torch.device | str) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    n = torch.randn(1, 1, knots, knots, generator=g)
+    n = F.interpolate(n, size=(res, res), mode="bicubic", align_corners=True)[0, 0]
+    return (n / n.std()).to(device)
+
+
+@functools.lru_cache(maxsize=4)
 def basis(res: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Eight fixed spatial fields (waves, diagonals, a ring, two blobs, a checker) the painter mixes.
+    """25 fixed spatial fields on the 16:9 canvas (x stretched onto the square grid) that z mixes: plane
+    waves in six directions and two phases, rings, angular lobes, two blobs, smooth noise at two scales.
 
     Fixed fields are what a StyleGAN learns fast (shared by every sample, built up from its constant
-    input); the per-sample part is how they are mixed and coloured, which is what styles do."""
-    lin = torch.linspace(-1, 1, res, device=device)
-    y, x = torch.meshgrid(lin, lin, indexing="ij")
+    input); the per-sample part is how they are mixed, which is what styles do."""
+    v = torch.linspace(-1, 1, res, device=device)
+    u = torch.linspace(-ASPECT, ASPECT, res, device=device)
+    y, x = torch.meshgrid(v, u, indexing="ij")
     tau = 2 * math.pi
-    r = torch.sqrt(x**2 + y**2)
-    return torch.stack([
-        torch.sin(tau * 1.0 * x), torch.sin(tau * 1.0 * y), torch.sin(tau * 0.7 * (x + y)),
-        torch.sin(tau * 0.7 * (x - y)), torch.cos(tau * 1.2 * r),
-        2 * torch.exp(-((x + 0.4) ** 2 + (y + 0.3) ** 2) / 0.18) - 0.5,
-        2 * torch.exp(-((x - 0.5) ** 2 + (y - 0.4) ** 2) / 0.12) - 0.5,
-        torch.sin(tau * 1.5 * x) * torch.sin(tau * 1.5 * y),
-    ])
+    r, th = torch.sqrt(x**2 + y**2), torch.atan2(y, x)
+    fields = []
+    for f, ang in ((0.35, 0.0), (0.35, 1.57), (0.5, 0.8), (0.5, 2.4), (0.8, 0.3), (0.8, 1.9)):
+        p = x * math.cos(ang) + y * math.sin(ang)
+        fields += [torch.sin(tau * f * p), torch.cos(tau * f * p)]
+    fields += [torch.cos(tau * 0.45 * r), torch.sin(tau * 0.45 * r), torch.cos(tau * 0.9 * r)]
+    fields += [r * torch.cos(3 * th), r * torch.sin(3 * th), r * torch.cos(5 * th) * torch.exp(-r),
+               r * torch.cos(2 * th)]
+    fields += [2 * torch.exp(-((x - 0.9) ** 2 + (y + 0.3) ** 2) / 0.3) - 0.5,
+               2 * torch.exp(-((x + 1.0) ** 2 + (y - 0.4) ** 2) / 0.25) - 0.5]
+    fields += [smooth_noise(res, k, 100 + i, device) for i, k in enumerate((4, 4, 6, 6))]
+    return torch.stack(fields)
+
+
+N_BASIS = 25
+N_PARAMS = FIELDS * N_BASIS + FIELDS
 
 
 def paint(z: torch.Tensor, res: int) -> torch.Tensor:
-    """The procedural painter: z (B, ≥N_PARAMS) → images (B, 3, res, res) in [-1, 1], smooth in z.
+    """The procedural painter: z (B, ≥N_PARAMS) → the head's four fields (B, 4, res, res), smooth in z.
 
-    Each colour channel is its own mix of the fixed fields (24 weights from z) around a base colour
-    (3 from z): interfering waves, rings and blobs whose colours and shapes flow with z. Linear in the
-    fields, so it is exactly what modulated toRGB layers can express once the fields are learned."""
-    u = 0.5 * (1 + torch.erf(z[:, :N_PARAMS] / math.sqrt(2)))  # Gaussian → uniform(0, 1)
-    bases = basis(res, z.device)
-    base_colour = 0.6 * (2 * u[:, :3] - 1)
-    mix = 1.4 * (2 * u[:, 3:27].reshape(-1, 3, 8) - 1)
-    img = base_colour[:, :, None, None] + torch.einsum("bck,khw->bchw", mix, bases) / 2.0
-    return img.clamp(-1, 1)
+    Each field mixes the fixed shapes with weights from z, shrunk towards 0 (a continuous soft
+    threshold, so a few shapes dominate each picture and an interpolation never pops), plus a level."""
+    b = basis(res, str(z.device))
+    w = z[:, : FIELDS * N_BASIS].reshape(-1, FIELDS, N_BASIS)
+    w = torch.sign(w) * F.relu(w.abs() - 0.6) * torch.tensor(MIX_SCALE, device=z.device)[None, :, None]
+    level = z[:, FIELDS * N_BASIS : N_PARAMS] * torch.tensor(LEVEL_SCALE, device=z.device)
+    return (torch.einsum("bck,khw->bchw", w, b) + level[:, :, None, None]).clamp(-3, 3)
 
 
-def loss_fn(img: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
-    loss = F.l1_loss(img, tgt) + F.mse_loss(img, tgt) + F.l1_loss(F.avg_pool2d(img, 4), F.avg_pool2d(tgt, 4))
-    for d in (2, 3):  # edges keep the bands sharp
-        loss = loss + 0.25 * F.l1_loss(img.diff(dim=d), tgt.diff(dim=d))
+def loss_fn(fields: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+    wt = torch.tensor(FIELD_WEIGHTS, device=fields.device)[None, :, None, None]
+    err = (fields - tgt) * wt
+    loss = err.abs().mean() + err.square().mean()
+    for d in (2, 3):  # the slopes set where band edges fall
+        loss = loss + 0.5 * ((fields.diff(dim=d) - tgt.diff(dim=d)) * wt).abs().mean()
     return loss
 
 
@@ -114,7 +141,7 @@ def main() -> None:
         z = torch.randn(args.batch, cfg.z_dim)
         with torch.no_grad():
             tgt = paint(z, cfg.img_resolution)
-        loss = loss_fn(gen(z), tgt)
+        loss = loss_fn(gen.synthesis_network(gen.mapping(z)), tgt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -139,7 +166,7 @@ def finish(gen: StyleGAN2Generator, args: argparse.Namespace, quick: bool) -> No
     z = torch.from_numpy(np.stack([np.random.RandomState(s).randn(gen.z_dim) for s in range(8)])).float()
     # row 1-2: seeds, row 3: targets of the same z, row 4: interpolation seed 0 → seed 1
     interp = torch.stack([torch.lerp(z[0], z[1], a) for a in np.linspace(0, 1, 8)])
-    imgs = torch.cat([gen(z), paint(z, gen.img_resolution), gen(interp)])
+    imgs = torch.cat([gen(z), gen.head(paint(z, gen.img_resolution)), gen(interp)])
     save_grid(imgs, args.samples, nrow=8)
     gen.train()
 

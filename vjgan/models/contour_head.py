@@ -36,7 +36,7 @@ class ContourHeadConfig:
 
     height: int = 256  # output height in pixels (the network's resolution × 2 for the default model)
     aspect: float = 16 / 9
-    bands: float = 1.0  # bands per unit of the height field
+    bands: float = 1.5  # bands per unit of the height field
     sharpness: float = 6.0  # edge steepness of the bands (≥ 6: hard edges; 1: soft stripes)
     hue_scale: float = 0.2
     ridge_freq: float = 0.8
