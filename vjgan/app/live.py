@@ -456,6 +456,7 @@ class LiveApp(AppActions):
     # ---- the loop --------------------------------------------------------------------------------
     def start(self) -> None:
         self.audio.start()
+        self.chain.watch()  # shader files are scanned off this thread from now on
         self.gen_thread.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
@@ -497,6 +498,7 @@ class LiveApp(AppActions):
 
         timed("mapping", self.mapping.stop_loader)
         timed("worker", self.worker.stop)
+        timed("shader watcher", self.chain.unwatch)
         for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio):
             if part is not None:
                 timed(type(part).__name__, part.stop)
@@ -576,7 +578,7 @@ class LiveApp(AppActions):
                 self._urgent = None
         t2 = time.perf_counter()
 
-        self.chain.poll()
+        self.chain.poll()  # compiles what the watcher thread found changed (cheap when nothing did)
         self.chain.set_uniforms(params.shader)
         current = self.uploader.current
         out_size = self.window.framebuffer_size() if self.window else self.config.size
