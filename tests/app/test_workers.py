@@ -77,3 +77,17 @@ def test_a_full_job_queue_refuses_requests(app: LiveApp) -> None:
     gate.set()
     assert app.queue.stats.rejected > rejected, "a flood is refused, not queued without end"
     settle(app)
+
+
+def test_stop_during_a_slow_switch_leaves_no_audio_running(app: LiveApp, tmp_path: Path) -> None:
+    """The app stops while the worker decodes a new track: the engine it makes is never started."""
+    slow = tmp_path / "long.flac"
+    rng = np.random.default_rng(1)
+    sf.write(slow, (rng.standard_normal((48000 * 60, 2)) * 0.1).astype(np.float32), 48000)
+    app.queue.set("/vjgan/app/audio/file", str(slow))
+    app.step()
+    worker = app.worker._thread
+    app.stop()
+    worker.join(30.0)
+    assert not worker.is_alive()
+    assert not [t for t in threading.enumerate() if t.name == "audio-analysis" and t.is_alive()]

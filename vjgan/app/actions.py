@@ -43,6 +43,7 @@ class AppActions:
     audio_file: str | None
     rehearsal: Any
     crossfade_ms: float
+    audio_in_flight: list[Any]  # engines started by a switch and not yet swapped in
     _edit_base: Any = None  # the compiled preset a chain of pending edits started from
     _edit_pending: Any = None  # the newest edited Preset not yet compiled
 
@@ -90,14 +91,20 @@ class AppActions:
 
         def work() -> tuple[Any, Any]:
             new = self._make_audio(audio_file, device)
+            self.audio_in_flight.append(new)  # stop() ends it if the app stops before it is applied
+            if self.worker.stopping:  # the show ended during the decode: start nothing
+                self.audio_in_flight.remove(new)
+                raise UserError("the app is stopping")
             new.start()
             try:
                 return new, self._make_rehearsal(new)
             except BaseException:
+                self.audio_in_flight.remove(new)
                 new.stop()
                 raise
 
         def apply(made: tuple[Any, Any]) -> None:
+            self.audio_in_flight.remove(made[0])
             old = self.audio
             self.audio, self.rehearsal = made
             self.audio_file = audio_file

@@ -186,6 +186,7 @@ class LiveApp(AppActions):
         self.messages: deque[str] = deque(maxlen=50)  # user-facing notes for the panel
         self.presets_dir = PRESETS_DIR  # prototypes and remote preset saves land here
         self.worker = Worker()  # decodes, hashes, network runs and file writes of the actions
+        self.audio_in_flight: list[Any] = []  # audio engines a switch started, not yet swapped in
         self._running = False
         self._stop_why: str | None = None  # set by a stop request (signal, window closed): the loop ends
         self._seq = 0
@@ -497,9 +498,10 @@ class LiveApp(AppActions):
             took[name] = (time.perf_counter() - t) * 1000
 
         timed("mapping", self.mapping.stop_loader)
-        timed("worker", self.worker.stop)
+        timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio):
+        for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio,
+                     *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
         for panel in (self.panel, self._panel_closing):

@@ -54,6 +54,7 @@ class Worker:
         self._done: queue.SimpleQueue[JobDone] = queue.SimpleQueue()
         self.history: deque[JobDone] = deque(maxlen=64)  # applied results, newest last
         self._pending = 0  # submitted, not yet applied (render thread only)
+        self.stopping = False  # set by stop(): a job in progress should not start anything new
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -104,6 +105,7 @@ class Worker:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish the job in progress (queued ones are dropped), then end the thread."""
+        self.stopping = True
         while True:
             try:
                 self._jobs.get_nowait()
