@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from vjgan.app.workers import Worker
 
 log = logging.getLogger(__name__)
+_CAMERA_SPEC = re.compile(r"black|camera(:\d+)?|\d+|/dev/video\d+")  # video specs that are not files
 
 
 class AppActions:
@@ -43,6 +44,7 @@ class AppActions:
     audio_file: str | None
     rehearsal: Any
     crossfade_ms: float
+    video: Any  # VideoInput or None
     audio_in_flight: list[Any]  # engines started by a switch and not yet swapped in
     _edit_base: Any = None  # the compiled preset a chain of pending edits started from
     _edit_pending: Any = None  # the newest edited Preset not yet compiled
@@ -118,6 +120,22 @@ class AppActions:
             self.note(f"audio source not changed: {exc}")
 
         self.worker.submit("audio/switch", work, apply, failed)
+
+    def select_video(self, spec: str) -> None:
+        """OSC / panel: a camera, black, or a video file inside the media folders. Opening it (a device, a
+        container) and stopping the old source (a join) run on the worker."""
+        spec = str(spec).strip()
+        if not _CAMERA_SPEC.fullmatch(spec):
+            spec = str(self._remote_path(spec, self.media_dirs, "video file"))
+        video = self.video
+        if video is None:
+            raise ParamError("no video input: start with --video SPEC and a VAE-GAN model")
+
+        def done(ok: bool) -> None:
+            self.note(f"video: re-rendering {spec}" if ok else
+                      f"video: {video.last_error}; the show goes on with the mapped latents")
+
+        self.worker.submit("video/source", lambda: video.select(spec), done, self._failed("video source"))
 
     # ---- preset structure (routes, latents) ----------------------------------------------------------
     def _edit_preset(self, edit: Any, what: str) -> None:

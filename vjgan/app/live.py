@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -21,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from vjgan.app.actions import AppActions
+from vjgan.app.actions import _CAMERA_SPEC, AppActions
 from vjgan.app.workers import Worker
 from vjgan.audio.features import FeatureBus, Features
-from vjgan.control.registry import ControlQueue, Param, ParamError, ParamRegistry
+from vjgan.control.registry import ControlQueue, Param, ParamRegistry
 from vjgan.errors import UserError
 from vjgan.mapping.frame import FrameParams
 from vjgan.paths import PRESETS_DIR, SHADERS_DIR, default_media_dirs
@@ -34,7 +33,6 @@ from vjgan.render.upload import FrameUploader
 
 log = logging.getLogger(__name__)
 
-_CAMERA_SPEC = re.compile(r"black|camera(:\d+)?|\d+|/dev/video\d+")  # video specs that are not files
 _PEAK_FIELDS = ("onset", "kick", "snare", "percussive")
 _EVENT_FIELDS = ("onset_event", "kick_event", "snare_event", "beat_event", "bar_event")
 STAGES = ("audio", "mapping", "generator", "upload", "render", "display", "panel")
@@ -284,15 +282,6 @@ class LiveApp(AppActions):
         self.video = VideoInput()
         self.video_encoder = FrameEncoderThread(self.video, self.generator)
         self._use_video(spec)  # the command line's own choice: not confined
-
-    def select_video(self, spec: str) -> None:
-        """OSC / panel: a camera, black, or a video file inside the media folders."""
-        spec = str(spec).strip()
-        if not _CAMERA_SPEC.fullmatch(spec):
-            spec = str(self._remote_path(spec, self.media_dirs, "video file"))
-        if self.video is None:
-            raise ParamError("no video input: start with --video SPEC and a VAE-GAN model")
-        self._use_video(spec)
 
     def _use_video(self, spec: str) -> None:
         assert self.video is not None
