@@ -24,10 +24,25 @@ def app(tmp_path: Path, pulse_server: str, monkeypatch: pytest.MonkeyPatch) -> L
     app.stop()
 
 
+def settle(app: LiveApp, timeout: float = 20.0) -> int:
+    """Step the loop until the worker's results are all applied; returns the frames it took."""
+    import time
+
+    end, frames = time.perf_counter() + timeout, 0
+    app.step()
+    frames += 1
+    while app.worker.pending and time.perf_counter() < end:
+        time.sleep(0.005)
+        app.step()
+        frames += 1
+    assert not app.worker.pending, "worker did not finish"
+    return frames
+
+
 def test_route_seed_and_prototype_actions(app: LiveApp, tmp_path: Path) -> None:
     routes = len(app.mapping.cur.routes)
     app.queue.set("/vjgan/app/route/add", "onset -> shader.color.invert")
-    app.step()
+    settle(app)
     assert len(app.mapping.cur.routes) == routes + 1
     assert app.mapping.cur.routes[-1].spec.target == "shader.color.invert"
     assert f"/vjgan/route/{routes}/gain" in {p.address for p in app.registry.params()}
@@ -36,48 +51,48 @@ def test_route_seed_and_prototype_actions(app: LiveApp, tmp_path: Path) -> None:
     app.queue.set("/vjgan/app/route/add", "no arrow here")
     app.queue.set("/vjgan/app/route/add", "onset -> no.such.target")
     app.queue.set("/vjgan/app/route/remove", 999)
-    app.step()
+    settle(app)
     assert app.queue.stats.rejected == rejected + 3 and len(app.mapping.cur.routes) == routes + 1
 
     app.queue.set("/vjgan/app/route/remove", routes)
-    app.step()
+    settle(app)
     assert len(app.mapping.cur.routes) == routes
 
     app.queue.set("/vjgan/app/latent/seeds", ",".join(str(s) for s in range(12)))
-    app.step()
+    settle(app)
     assert app.mapping.preset.latents.seeds == tuple(range(12))
 
     app.queue.set("/vjgan/app/latent/save_prototype", "bright")
-    app.step()
+    settle(app)
     saved = np.load(tmp_path / "prototypes" / "bright.npy")
     assert saved.shape == (app.generator.num_ws, app.generator.w_dim)
     app.queue.set("/vjgan/app/latent/save_prototype", "../escape")
-    app.step()
+    settle(app)
     assert not (tmp_path / "escape.npy").exists()
 
     # interpolation: set B = the saved prototype, then the latent.section fader morphs every latent to it
     app.queue.set("/vjgan/target/latent.walk_amount", 0.0)
     app.queue.set("/vjgan/app/latent/morph_to", "bright")
     app.queue.set("/vjgan/target/latent.section", 1.0)
-    app.step()
+    settle(app)
     assert app.mapping.preset.latents.file_b.name == "bright.npy"
     params = app._last_params
     edits = params.latent_offset if params.latent_offset is not None else 0.0
     np.testing.assert_allclose(params.generator.latent - edits, saved, atol=1e-5)
     app.queue.set("/vjgan/app/latent/morph_to", "7")  # one seed: every latent of set A morphs to w(7)
-    app.step()
+    settle(app)
     params = app._last_params
     edits = params.latent_offset if params.latent_offset is not None else 0.0
     w7 = app.generator.seeds_to_ws([7], app.mapping.preset.latents.psi)[0]
     np.testing.assert_allclose(params.generator.latent - edits, w7, atol=1e-5)
     rejected = app.queue.stats.rejected
     app.queue.set("/vjgan/app/latent/morph_to", "no-such-prototype")
-    app.step()
+    settle(app)
     assert app.queue.stats.rejected == rejected + 1
 
     app.queue.set("/vjgan/shader/color/enabled", 0)
     app.queue.set("/vjgan/app/crossfade_ms", 5000)  # clamped to 1000
-    app.step()
+    settle(app)
     assert not app.chain.effects["color"].enabled and app.crossfade_ms == 1000
 
 

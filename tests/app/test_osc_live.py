@@ -88,6 +88,7 @@ def test_remote_paths_stay_in_the_media_and_presets_folders_and_the_allowlist_dr
     import socket
 
     import vjgan.app.live as live
+    from tests.app.test_actions import settle
     from vjgan.control.oscwire import encode_message
 
     media, elsewhere, presets = tmp_path / "media", tmp_path / "elsewhere", tmp_path / "presets"
@@ -127,7 +128,7 @@ def test_remote_paths_stay_in_the_media_and_presets_folders_and_the_allowlist_dr
 
         oscsend(app.osc.port, "/vjgan/app/audio/file", "second.wav")  # relative to the media folder
         assert app.osc.wait_posted(len(bad) + 1, timeout=5.0)
-        app.step()
+        settle(app)  # the switch decodes and starts the stream on the worker; a later frame swaps it in
         assert app.audio_file == str((media / "second.wav").resolve())
     finally:
         app.stop()

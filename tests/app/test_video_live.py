@@ -98,3 +98,24 @@ def test_video_needs_a_model_with_an_encoder(pulse_server: str) -> None:
     with pytest.raises(UserError, match="no image encoder"):
         LiveApp(LiveConfig(audio=None, model="procedural", headless=True, size=(48, 27), panel=False,
                            video="black"))
+
+
+def test_switching_the_video_source_opens_it_on_the_worker(tiny_vaegan: Path, clip: Path,
+                                                          pulse_server: str) -> None:
+    """/vjgan/app/video/source: opening the file and stopping the old source run off the render thread."""
+    import threading
+
+    from tests.app.test_actions import settle
+
+    app = LiveApp(LiveConfig(audio=None, model=str(tiny_vaegan), headless=True, size=(48, 27), fps=30.0,
+                             panel=False, video="black", media_dirs=[clip.parent]))
+    app.start()
+    try:
+        app.queue.set("/vjgan/app/video/source", str(clip))
+        settle(app)
+        assert app.video.spec == str(clip.resolve())
+        done = [d for d in app.worker.history if d.job.name == "video/source"]
+        assert done and done[-1].value is True and done[-1].thread != threading.get_ident()
+        assert any("video: re-rendering" in m and "clip.mp4" in m for m in app.messages)
+    finally:
+        app.stop()

@@ -184,3 +184,34 @@ def test_pbo_upload_roundtrip_and_crossfade(ctx: moderngl.Context, shaders: Path
     chain.render(up.previous, up.current, 0.5)
     half = (imgs[1][..., :3].astype(int) + imgs[2][..., :3]) / 2
     assert np.abs(chain.read() - half).max() <= 1.5
+
+
+def test_watcher_reads_files_off_the_render_thread(ctx: moderngl.Context, shaders: Path) -> None:
+    """A shader file that blocks on read (a FIFO with no writer yet) stalls only the watcher thread: the
+    render thread's poll() returns without it, and compiles it once the watcher has read it."""
+    import threading
+
+    chain = PostFXChain(ctx, (W, H), shaders, poll_interval=0.01)
+    chain.watch()
+    try:
+        fifo = shaders / "zz_slow.frag"
+        os.mkfifo(fifo)
+        polled = threading.Event()
+
+        def writer() -> None:
+            polled.wait(2.0)  # old code: poll() itself blocks in the read, this opens it after 2 s
+            with open(fifo, "w") as f:
+                f.write("#version 330\nin vec2 v_uv;\nout vec4 f_color;\nuniform sampler2D u_input;\n"
+                        "void main() { f_color = vec4(0.0, 1.0, 0.0, 1.0); }\n")
+
+        threading.Thread(target=writer, daemon=True).start()
+        time.sleep(0.1)  # the watcher has found the FIFO and waits in its read
+        assert "zz_slow" not in chain.poll() and "zz_slow" not in chain.effects
+        polled.set()
+        end = time.monotonic() + 10
+        while "zz_slow" not in chain.effects and time.monotonic() < end:
+            chain.poll()
+            time.sleep(0.01)
+        assert chain.effects["zz_slow"].program is not None and chain.order[-1] == "zz_slow"
+    finally:
+        chain.release()

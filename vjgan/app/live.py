@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -22,18 +20,19 @@ from typing import Any
 
 import numpy as np
 
+from vjgan.app.actions import _CAMERA_SPEC, AppActions
+from vjgan.app.workers import Worker
 from vjgan.audio.features import FeatureBus, Features
-from vjgan.control.registry import ControlQueue, Param, ParamError, ParamRegistry
+from vjgan.control.registry import ControlQueue, Param, ParamRegistry
 from vjgan.errors import UserError
 from vjgan.mapping.frame import FrameParams
-from vjgan.paths import PRESETS_DIR, SHADERS_DIR, PathRefused, confine, default_media_dirs
+from vjgan.paths import PRESETS_DIR, SHADERS_DIR, default_media_dirs
 from vjgan.render.pngwriter import PngWriter
 from vjgan.render.postfx import FrameInputs, PostFXChain
 from vjgan.render.upload import FrameUploader
 
 log = logging.getLogger(__name__)
 
-_CAMERA_SPEC = re.compile(r"black|camera(:\d+)?|\d+|/dev/video\d+")  # video specs that are not files
 _PEAK_FIELDS = ("onset", "kick", "snare", "percussive")
 _EVENT_FIELDS = ("onset_event", "kick_event", "snare_event", "beat_event", "bar_event")
 STAGES = ("audio", "mapping", "generator", "upload", "render", "display", "panel")
@@ -175,7 +174,7 @@ def register_all(registry: ParamRegistry) -> None:
     registry.replace_group("app", app_params(None))
 
 
-class LiveApp:
+class LiveApp(AppActions):
     def __init__(self, config: LiveConfig) -> None:
         self.config = config
         self.registry = ParamRegistry()
@@ -183,6 +182,9 @@ class LiveApp:
         self.bus = FeatureBus()
         self.stats = LiveStats()
         self.messages: deque[str] = deque(maxlen=50)  # user-facing notes for the panel
+        self.presets_dir = PRESETS_DIR  # prototypes and remote preset saves land here
+        self.worker = Worker()  # decodes, hashes, network runs and file writes of the actions
+        self.audio_in_flight: list[Any] = []  # audio engines a switch started, not yet swapped in
         self._running = False
         self._stop_why: str | None = None  # set by a stop request (signal, window closed): the loop ends
         self._seq = 0
@@ -281,15 +283,6 @@ class LiveApp:
         self.video_encoder = FrameEncoderThread(self.video, self.generator)
         self._use_video(spec)  # the command line's own choice: not confined
 
-    def select_video(self, spec: str) -> None:
-        """OSC / panel: a camera, black, or a video file inside the media folders."""
-        spec = str(spec).strip()
-        if not _CAMERA_SPEC.fullmatch(spec):
-            spec = str(self._remote_path(spec, self.media_dirs, "video file"))
-        if self.video is None:
-            raise ParamError("no video input: start with --video SPEC and a VAE-GAN model")
-        self._use_video(spec)
-
     def _use_video(self, spec: str) -> None:
         assert self.video is not None
         if self.video.select(str(spec)):
@@ -313,14 +306,15 @@ class LiveApp:
         video = enc.latent if edits is None else enc.latent + edits
         return video if mix >= 1.0 else (mix * video + (1.0 - mix) * latent).astype(np.float32)
 
-    def _player(self) -> Any:
+    def _player(self, audio: Any = None) -> Any:
         """The file player when a file is playing (it has a transport), else None (live input, silence)."""
-        source = getattr(self.audio, "source", None)
+        source = getattr(audio or self.audio, "source", None)
         return source if callable(getattr(source, "seek", None)) else None
 
-    def _make_rehearsal(self) -> Any:
-        """Rehearsal with a looped file: features from its whole-track analysis when there is one."""
-        player = self._player()
+    def _make_rehearsal(self, audio: Any = None) -> Any:
+        """Rehearsal with a looped file (`audio`'s, default the running one): features from its whole-track
+        analysis when there is one."""
+        player = self._player(audio)
         if player is None or self.config.rehearsal is False:
             return None
         from vjgan.audio.trackanalysis import RehearsalFeed, analyze_track
@@ -350,7 +344,7 @@ class LiveApp:
             path = find_preset(preset or "default")
             spec = load_preset(path)
             self.preset_path = path
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"presets_dir": self.presets_dir}
         if self.config.shaders_dir is not None:  # targets must name the effects this chain will run
             from vjgan.render.effects import available_effects
 
@@ -363,6 +357,7 @@ class LiveApp:
             self.note(f"default preset does not fit this model, starting with an empty preset: {exc}")
             engine = MappingEngine(self.generator, Preset(name="empty"), self.registry, **kwargs)
         engine.start_loader(watch=True)  # hot reload of the preset file, background loads
+        engine.offload = self.offload  # preset writes and reseeds run on the worker
         return engine
 
     def _make_learn(self) -> Any:
@@ -438,168 +433,6 @@ class LiveApp:
                 dirs.append(Path(local).resolve().parent)
         return dirs
 
-    def _remote_path(self, text: str, roots: list[Path], what: str, suffix: str = "") -> Path:
-        """paths.confine for a request from OSC or the panel; a refusal is a note in the panel and a rejected
-        control message (logged by the queue with its origin)."""
-        try:
-            return confine(text, roots, what, suffix)
-        except PathRefused as exc:
-            self.messages.append(f"{time.strftime('%H:%M:%S')} {exc}")
-            raise ParamError(str(exc)) from exc
-
-    def note(self, text: str) -> None:
-        log.info(text)
-        self.messages.append(f"{time.strftime('%H:%M:%S')} {text}")
-
-    def set_crossfade(self, ms: float) -> None:
-        self.crossfade_ms = float(ms)
-
-    def auto_tempo(self, _value: Any = None) -> None:
-        if callable(getattr(self.audio, "auto_tempo", None)):
-            self.audio.auto_tempo()
-            self.note("tempo: following the audio again")
-
-    def switch_audio_file(self, path: str) -> None:
-        """OSC / panel: a file inside the media folders ('' = back to the default input)."""
-        text = str(path).strip()
-        self.switch_audio(str(self._remote_path(text, self.media_dirs, "audio file")) if text else None, None)
-
-    def switch_audio_device(self, device: str) -> None:
-        self.switch_audio(None, str(device) or None)
-
-    def _edit_preset(self, edit: Any, what: str) -> None:
-        """Change the running preset's structure: snapshot, edit, recompile, swap (render thread)."""
-        snap = self.mapping.snapshot()
-        edit(snap)
-        try:
-            self.mapping.load(snap, crossfade_beats=0.0)
-        except UserError as exc:
-            raise ParamError(f"{what}: {exc}") from exc
-        self.note(what)
-
-    def add_route(self, text: str) -> None:
-        from vjgan.mapping.spec import RouteSpec
-
-        source, sep, target = (x.strip() for x in str(text).partition("->"))
-        if not sep or not source or not target:
-            raise ParamError(f"route must look like 'SOURCE -> TARGET', got {text!r}")
-        self._edit_preset(lambda p: p.routes.append(RouteSpec(source, target)), f"route {source} -> {target} added")
-
-    def remove_route(self, index: int) -> None:
-        n = len(getattr(getattr(self.mapping, "cur", None), "routes", []))
-        if not 0 <= index < n:
-            raise ParamError(f"route {index} does not exist ({n} routes)")
-        self._edit_preset(lambda p: p.routes.pop(index), f"route {index} removed")
-
-    def set_seeds(self, text: str) -> None:
-        from dataclasses import replace
-
-        try:
-            seeds = tuple(int(x) for x in str(text).replace(" ", "").split(",") if x)
-        except ValueError as exc:
-            raise ParamError(f"seeds must be integers separated by commas, got {text!r}") from exc
-        if not seeds:
-            raise ParamError("no seeds given")
-
-        def edit(p: Any) -> None:
-            p.latents = replace(p.latents, seeds=seeds, file=None)
-
-        self._edit_preset(edit, f"latent seeds {','.join(map(str, seeds))}")
-
-    def morph_to(self, text: str) -> None:
-        """Latent interpolation for the panel/OSC: set B of the running preset, then `latent.section`
-        (a fader, a route) moves every group's latent from A to B."""
-        import os
-        from dataclasses import replace
-
-        spec = str(text).strip()
-        if spec.replace(",", "").replace(" ", "").isdigit():
-            seeds = tuple(int(x) for x in spec.replace(" ", "").split(",") if x)
-
-            def edit(p: Any) -> None:
-                p.latents = replace(p.latents, seeds_b=seeds, file_b=None)
-        elif spec and (proto := self._remote_path(spec, [PRESETS_DIR / "prototypes"], "prototype", ".npy")).is_file():
-            def edit(p: Any) -> None:
-                # relative to the preset file, so a saved preset keeps finding it
-                where = Path(os.path.relpath(proto, p.path.parent)) if p.path is not None else proto
-                p.latents = replace(p.latents, seeds_b=None, file_b=where)
-        else:
-            raise ParamError(f"morph target must be seeds 'a,b,...' or a prototype in {PRESETS_DIR / 'prototypes'}, "
-                             f"got {spec!r}")
-        self._edit_preset(edit, f"latent set B: {spec} (fade with latent.section)")
-
-    def save_prototype(self, name: str) -> None:
-        if not re.fullmatch(r"[\w.-]{1,64}", str(name)) or self.last_latent is None:
-            raise ParamError(f"prototype name must be letters, digits, '-', '_' or '.', got {name!r}")
-        folder = PRESETS_DIR / "prototypes"
-        folder.mkdir(parents=True, exist_ok=True)
-        out = self._remote_path(f"{name}.npy", [folder], "prototype")
-        np.save(out, self.last_latent)
-        self.note(f"prototype saved: {out} (use it as a latent direction file in a preset)")
-
-    def encode_prototype(self, text: str) -> None:
-        """Encode images into a prototype latent on a worker thread (the loop never waits for it)."""
-        name, sep, path_text = str(text).partition("=")
-        name = name.strip()
-        if not sep or not re.fullmatch(r"[\w.-]{1,64}", name) or name.startswith("."):
-            raise ParamError(f"expected 'NAME=PATH' with a plain NAME, got {text!r}")
-        if not hasattr(self.generator, "encode_uint8"):
-            raise ParamError(f"{type(self.generator).__name__} has no image encoder (prototypes need a VAE-GAN)")
-        path = self._remote_path(path_text, self.media_dirs, "images")
-        out = self._remote_path(f"{name}.npy", [PRESETS_DIR / "prototypes"], "prototype")
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) \
-            if path.is_dir() else [path]
-        files = [self._remote_path(str(f), self.media_dirs, "image") for f in files]  # symlinks in the folder
-        if not files or not all(f.is_file() for f in files):
-            raise ParamError(f"no images at {path} (an image file or a folder of .png/.jpg)")
-
-        def work() -> None:
-            from PIL import Image
-
-            from vjgan.models.prototypes import encode_images
-
-            try:
-                images = [np.array(Image.open(f).convert("RGB")) for f in files]  # writable for torch
-                latent = encode_images(self.generator, images).mean(axis=0)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                np.save(out, latent.astype(np.float32))
-                self.note(f"prototype {name}: {len(files)} images encoded into {out}")
-            except Exception as exc:  # noqa: BLE001 - report in the panel, the show goes on
-                self.note(f"prototype {name} not made: {exc}")
-
-        threading.Thread(target=work, name="encode-prototype", daemon=True).start()
-
-    def compute_pca(self, _value: Any = None) -> None:
-        """GANSpace of the running generator on the mapping engine's worker thread (the render thread
-        never waits); the amounts are the mapping targets latent.pca.<i>, so routes drive them and
-        presets save them."""
-        pca = self.mapping.pca
-        if not pca.available:
-            raise ParamError(f"PCA explorer: {type(self.generator).__name__} has no mapping network to analyse")
-        if not pca.request():
-            raise ParamError("PCA explorer: a computation is already running")
-
-    def _pca_done(self, res: Any) -> None:
-        if res.directions is None:
-            self.note(f"PCA explorer: not computed: {res.error}")
-            return
-        share = ", ".join(f"{100 * r:.0f}%" for r in res.variance_ratio)
-        self.note(f"PCA explorer: {len(res.directions)} directions (variance {share})")
-
-    def switch_audio(self, audio_file: str | None, device: str | None) -> None:
-        """Replace the audio source; on bad input the old one keeps running."""
-        try:
-            new = self._make_audio(audio_file, device)
-            new.start()
-        except UserError as exc:
-            self.note(f"audio source not changed: {exc}")
-            return
-        old, self.audio, self.audio_file = self.audio, new, audio_file
-        old.stop()
-        self.rehearsal = self._make_rehearsal()
-        self._register_transport()
-        self.note(f"audio source: {audio_file or device or 'default input'}")
-
     def open_panel(self) -> None:
         from vjgan.control.panel import ControlPanel
 
@@ -613,6 +446,7 @@ class LiveApp:
     # ---- the loop --------------------------------------------------------------------------------
     def start(self) -> None:
         self.audio.start()
+        self.chain.watch()  # shader files are scanned off this thread from now on
         self.gen_thread.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
@@ -653,7 +487,10 @@ class LiveApp:
             took[name] = (time.perf_counter() - t) * 1000
 
         timed("mapping", self.mapping.stop_loader)
-        for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio):
+        timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
+        timed("shader watcher", self.chain.unwatch)
+        for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio,
+                     *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
         for panel in (self.panel, self._panel_closing):
@@ -717,6 +554,7 @@ class LiveApp:
     def step(self) -> None:
         """One displayed frame."""
         t0 = time.perf_counter()
+        self.worker.drain()  # results of slow actions: applied here, cheaply
         self.queue.drain(t0)
         features = self._frame_features()
         self.features = features
@@ -731,7 +569,7 @@ class LiveApp:
                 self._urgent = None
         t2 = time.perf_counter()
 
-        self.chain.poll()
+        self.chain.poll()  # compiles what the watcher thread found changed (cheap when nothing did)
         self.chain.set_uniforms(params.shader)
         current = self.uploader.current
         out_size = self.window.framebuffer_size() if self.window else self.config.size

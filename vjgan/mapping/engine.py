@@ -14,7 +14,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +24,16 @@ from vjgan.audio.features import SOURCE_NAMES, Features
 from vjgan.control.registry import Param, ParamError, ParamRegistry
 from vjgan.errors import UserError
 from vjgan.mapping import latents as lat
+from vjgan.mapping.compile import Compiled, CompiledRoute, _carry_state, compile_preset
 from vjgan.mapping.events import EVENTS, EventTracker
 from vjgan.mapping.frame import FrameParams, GeneratorParams, ShaderParams
 from vjgan.mapping.lfo import lfo_value
 from vjgan.mapping.loader import LoadResult, PresetLoader
-from vjgan.mapping.modifiers import RouteState, process, rising
+from vjgan.mapping.modifiers import process, rising
 from vjgan.mapping.pca import PcaExplorer, PcaResult
 from vjgan.mapping.presets import find_preset, save_preset
-from vjgan.mapping.schema import _source_ok, key_lines, locate
-from vjgan.mapping.spec import CURVES, MODES, Preset, RouteSpec
+from vjgan.mapping.schema import _source_ok
+from vjgan.mapping.spec import CURVES, MODES, Preset
 from vjgan.mapping.targets import Target, TargetError, all_targets, parse_target
 from vjgan.models.base import Generator
 from vjgan.paths import PRESETS_DIR, PathRefused, confine
@@ -44,90 +45,6 @@ GROUP = "mapping"
 # engine (the app rebuilding its mapping) must never take a new engine's frame for one it already made
 _SEQ = itertools.count(1)
 MAX_DT = 0.5  # a stalled frame must not make smoothing or envelopes jump
-
-
-@dataclass
-class CompiledRoute:
-    spec: RouteSpec
-    target: Target
-    state: RouteState = field(default_factory=RouteState)
-
-
-@dataclass
-class Compiled:
-    """A preset bound to one generator: everything the per-frame loop needs, precomputed."""
-
-    preset: Preset
-    bank: lat.LatentBank
-    routes: list[CompiledRoute]
-    targets: dict[str, Target]  # active targets: base values and route targets
-    bases: dict[str, float]
-    user: dict[str, float]
-    latent_state: lat.LatentState = field(default_factory=lat.LatentState)
-    values: dict[str, float] = field(default_factory=dict)  # last resolved target values
-    # per-frame dispatch plan, rebuilt when the set of targets changes (see MappingEngine._plan)
-    plan: list[tuple[str, float, list[tuple], bool]] = field(default_factory=list)
-    plan_size: int = -1
-    directions: list[tuple[str, str]] = field(default_factory=list)
-    pca: list[tuple[str, int]] = field(default_factory=list)
-    noise_keys: list[tuple] = field(default_factory=list)
-    neutral: dict[tuple, float] = field(default_factory=dict)
-
-
-def compile_preset(
-    generator: Generator,
-    preset: Preset,
-    effects: dict[str, dict[str, EffectParam]],
-    cache: lat.WsCache | None = None,
-) -> Compiled:
-    """Bind a validated preset to a generator; UserError (file:line: field) if it does not fit."""
-    where = str(preset.path) if preset.path else "<preset>"
-    lines = key_lines(preset.text)
-    layers = tuple(generator.layer_names)
-    encoder_layers = tuple(generator.encoder_layer_names)
-    directions = tuple(preset.latents.directions)
-    errors: list[str] = []
-
-    def target(name: str, field_: str) -> Target | None:
-        try:
-            return parse_target(name, layers, effects, directions, encoder_layers)
-        except TargetError as exc:
-            errors.append(f"{where}:{locate(lines, field_) or '?'}: {field_}: {exc}")
-            return None
-
-    targets: dict[str, Target] = {}
-    for name in ("truncation", "noise.all", "noise_mask.amount", "latent.section", "latent.walk_speed",
-                 "latent.walk_amount", "preset.crossfade_beats"):
-        targets[name] = parse_target(name)
-    bases = {"preset.crossfade_beats": preset.crossfade_beats}
-    for name, v in preset.targets.items():
-        f = f"targets.{name}" if not name.startswith("shader.") else "shader.uniforms." + name[7:]
-        t = target(name, f)
-        if t is not None:
-            targets[name] = t
-            bases[name] = min(max(v, t.minimum), t.maximum)
-    routes = []
-    for i, r in enumerate(preset.routes):
-        t = target(r.target, f"routes[{i}].target")
-        if t is not None:
-            targets[r.target] = t
-            # own copies: live edits (registry) must not leak into the Preset object or other engines
-            routes.append(CompiledRoute(replace(r, envelope=replace(r.envelope) if r.envelope else None), t))
-    if errors:
-        raise UserError(f"preset does not fit this model ({len(errors)} problems):\n  " + "\n  ".join(errors))
-    base = preset.path.parent if preset.path else Path.cwd()
-    bank = lat.compile_latents(generator, preset.latents, base, where, cache)
-    user = {n: u.value for n, u in preset.user.items()}
-    return Compiled(preset, bank, routes, targets, bases, user)
-
-
-def _carry_state(old: Compiled, new: Compiled) -> None:
-    """Hot reload of an edited file: unchanged routes keep their smoothing/envelope state and the latent
-    keeps its walk and chroma weights, so saving a tweak does not make the picture jump."""
-    for r_new, r_old in zip(new.routes, old.routes, strict=False):
-        if (r_new.spec.source, r_new.spec.target) == (r_old.spec.source, r_old.spec.target):
-            r_new.state = replace(r_old.state)
-    new.latent_state = replace(old.latent_state)
 
 
 @dataclass
@@ -198,6 +115,9 @@ class MappingEngine:
         # told (on the render thread) when the PCA worker finishes, e.g. a note in the panel
         self.on_pca: list[Callable[[PcaResult], None]] = []
         self.reloads = 0
+        # runs slow work (file writes, the mapping network) off the render thread when set:
+        # offload(name, work, apply) with apply(result) later on the render thread (the app's Worker.submit)
+        self.offload: Callable[..., None] | None = None
         self._register()
 
     # -- presets ------------------------------------------------------------------------------------
@@ -211,10 +131,14 @@ class MappingEngine:
 
     def load(self, preset: Preset, crossfade_beats: float = 0.0) -> None:
         """Switch preset (render thread). Compiles first: on UserError the running preset stays."""
-        self._refresh_effects()
-        self._install(compile_preset(self.generator, preset, self.effects, self.ws_cache), crossfade_beats)
+        self.install(self.compile(preset), crossfade_beats)
 
-    def _install(self, compiled: Compiled, crossfade_beats: float) -> None:
+    def compile(self, preset: Preset) -> Compiled:
+        """Bind `preset` to this generator; any thread (the app's worker: latents may run the network)."""
+        self._refresh_effects()
+        return compile_preset(self.generator, preset, self.effects, self.ws_cache)
+
+    def install(self, compiled: Compiled, crossfade_beats: float) -> None:
         if crossfade_beats > 0:
             self.prev = self.cur
             self._fade_beats = float(crossfade_beats)
@@ -278,7 +202,7 @@ class MappingEngine:
         if res.reload:
             self.reloads += 1
             _carry_state(self.cur, res.compiled)
-        self._install(res.compiled, res.crossfade_beats)
+        self.install(res.compiled, res.crossfade_beats)
 
     def snapshot(self) -> Preset:
         """The running preset with every live change (route modifiers, base values, user values)."""
@@ -291,7 +215,7 @@ class MappingEngine:
         p.extra = dict(c.preset.extra) | {k: provide() for k, provide in self.extra_providers.items()}
         return p
 
-    def save(self, name_or_path: str = "", confined: bool = False) -> Path:
+    def save(self, name_or_path: str = "", confined: bool = False, write: Callable[..., None] | None = None) -> Path:
         """Save the live state: '' → presets/<name>-live.toml, a bare name → presets/<name>.toml, else a path.
 
         `confined` (requests from OSC and the panel): the file must land inside the presets folder, a relative
@@ -308,6 +232,9 @@ class MappingEngine:
             path = confine(text, [self.presets_dir], "preset", ".toml")
         else:
             path = Path(text) if is_path else self.presets_dir / text
+        if write is not None:  # write(name, work, apply): the file is written later, on another thread
+            write("preset/save", lambda: save_preset(snap, path), lambda out: log.info("preset saved to %s", out))
+            return path
         out = save_preset(snap, path)
         log.info("preset saved to %s", out)
         return out
@@ -634,12 +561,22 @@ class MappingEngine:
         c = self.cur
         n = len(c.preset.latents.seeds)
         spec = replace(c.preset.latents, seeds=tuple(int(seed) + k for k in range(n)), file=None)
+        base = c.preset.path.parent if c.preset.path else Path.cwd()
+
+        def apply(bank: lat.LatentBank) -> None:  # render thread; a preset loaded meanwhile keeps its own
+            if self.cur is c:
+                c.bank, c.preset = bank, replace(c.preset, latents=spec)
+
+        def work() -> lat.LatentBank:
+            return lat.compile_latents(self.generator, spec, base, "reseed", self.ws_cache)
+
+        if self.offload is not None:
+            self.offload("latent/reseed", work, apply)
+            return
         try:
-            base = c.preset.path.parent if c.preset.path else Path.cwd()
-            c.bank = lat.compile_latents(self.generator, spec, base, "reseed", self.ws_cache)
+            apply(work())
         except UserError as exc:
             raise ParamError(str(exc)) from exc
-        c.preset = replace(c.preset, latents=spec)
 
     def _osc_load(self, name: Any) -> None:
         """Remote load (OSC, panel): only files inside the presets folder."""
@@ -650,8 +587,9 @@ class MappingEngine:
         self.request_load(str(path))
 
     def _osc_save(self, name: Any) -> None:
+        """The snapshot is taken now; with `offload` the file is written off the render thread."""
         try:
-            self.save(str(name), confined=True)
+            self.save(str(name), confined=True, write=self.offload)
         except UserError as exc:
             raise ParamError(str(exc)) from exc
 

@@ -2,7 +2,8 @@
 
 Each effect is a complete fragment shader file (see shaders/ and vjgan.render.effects for the `@param`
 convention). Passes ping-pong between two framebuffers so any number of effects costs two textures.
-The chain polls the files' modification times and recompiles a changed file on the render thread; a
+A watcher thread (`watch()`, render/shaderwatch.py) polls the files and hands over changed sources, which
+the render thread compiles (with `poll(force=True)` it scans there, as at start-up); a
 file that fails to compile keeps its last good program running and its compiler text lands in
 `errors` (the panel and the log show it), so a typo on stage never blanks the screen.
 
@@ -26,6 +27,7 @@ from vjgan.control.registry import Param, ParamRegistry
 from vjgan.mapping.frame import ShaderParams
 from vjgan.paths import SHADERS_DIR
 from vjgan.render.effects import EffectParam, parse_effect_params
+from vjgan.render.shaderwatch import ShaderWatcher, scan
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,7 @@ class PostFXChain:
         self._register_uniforms = True
         self._chain_seen: tuple[str, ...] = ()
         self._last_poll = 0.0
+        self.watcher: ShaderWatcher | None = None  # scans the folder off the render thread (watch())
         self.reloads = 0  # successful (re)compiles after start, for stats and tests
         # plain: bilinear magnification and no effects — the generator's own picture (`render --no-fx`)
         self.plain = False
@@ -190,41 +193,51 @@ class PostFXChain:
         return self.ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=fragment)
 
     def poll(self, force: bool = False) -> list[str]:
-        """Recompile changed files, add new ones, drop deleted ones. Returns names that changed."""
-        now = time.monotonic()
-        if not force and now - self._last_poll < self.poll_interval:
-            return []
-        self._last_poll = now
+        """Recompile changed files, add new ones, drop deleted ones. Returns names that changed. While
+        `watch()` runs, the files are scanned on its thread and this only compiles what it found;
+        `force` scans here and now (start-up, tests)."""
+        if self.watcher is not None and not force:
+            scans = self.watcher.changes()
+        else:
+            now = time.monotonic()
+            if not force and now - self._last_poll < self.poll_interval:
+                return []
+            self._last_poll = now
+            found = scan(self.shaders_dir, {n: e.mtime for n, e in self.effects.items()})
+            scans = [found] if found is not None else []
         changed: list[str] = []
-        found = {p.stem: p for p in sorted(self.shaders_dir.glob("*.frag"))}
-        for name in [n for n in self.effects if n not in found]:
-            log.info("shader %s removed from %s", name, self.shaders_dir)
-            self.effects.pop(name)
-            changed.append(name)
-        for name, path in found.items():
-            try:
-                mtime = path.stat().st_mtime
-            except OSError:
-                continue
-            effect = self.effects.get(name)
-            if effect is not None and effect.mtime == mtime:
-                continue
-            if effect is None:
-                effect = self.effects[name] = Effect(name, path)
-            effect.mtime = mtime
-            self._compile(effect)
-            changed.append(name)
+        for found in scans:
+            for name in found.removed:
+                if self.effects.pop(name, None) is not None:
+                    log.info("shader %s removed from %s", name, self.shaders_dir)
+                    changed.append(name)
+            for f in found.changed:
+                effect = self.effects.get(f.name)
+                if effect is None:
+                    effect = self.effects[f.name] = Effect(f.name, f.path)
+                effect.mtime = f.mtime
+                self._compile(effect, f.source, f.error)
+                changed.append(f.name)
         if changed:
             known = [n for n in self._preferred_order if n in self.effects]
             self.order = known + sorted(n for n in self.effects if n not in known)
             self._register_params()
         return changed
 
-    def _compile(self, effect: Effect) -> None:
-        try:
-            source = effect.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            effect.error = f"cannot read {effect.path}: {exc}"
+    def watch(self) -> None:
+        """Scan the folder on a thread of its own from now on (the live show: no file I/O on this thread)."""
+        if self.watcher is None:
+            self.watcher = ShaderWatcher(self.shaders_dir, {n: e.mtime for n, e in self.effects.items()},
+                                         self.poll_interval)
+
+    def unwatch(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+
+    def _compile(self, effect: Effect, source: str | None, read_error: str = "") -> None:
+        if source is None:
+            effect.error = read_error
             log.warning("shader %s: %s", effect.name, effect.error)
             return
         try:
@@ -419,6 +432,7 @@ class PostFXChain:
         return np.frombuffer(data, dtype=np.uint8).reshape(h, w, 3)
 
     def release(self) -> None:
+        self.unwatch()
         for e in self.effects.values():
             if e.vao is not None:
                 e.vao.release()
