@@ -8,7 +8,8 @@ same `Features` the live analyzer publishes via `TrackAnalysis.features_at(t)`.
 
 Analysis (44.1 kHz mono, 100 frames/s like the live analyzer):
 - median-filter HPSS (Fitzgerald 2010) on the STFT magnitude → harmonic / percussive parts;
-- per part: spectral-flux onset strength and chroma; percussive low/high band flux → kick/snare;
+- onsets: madmom's RNN onset activation (as live); per part: spectral-flux onset strength and chroma;
+  percussive low/high band flux → kick/snare;
 - DBN beat tracking (madmom RNNBeatProcessor + DBNBeatTrackingProcessor) and downbeats
   (RNNDownBeatProcessor + DBNDownBeatTrackingProcessor, 3/4 or 4/4);
 - sections: Laplacian segmentation (`vjgan.audio.segmentation`) on beat-synchronous timbre + chroma;
@@ -38,7 +39,8 @@ from vjgan.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
-ANALYSIS_VERSION = 2  # bump when the analysis changes: old cache entries are then ignored
+RNN_ONSET_THRESHOLD = 0.25  # the live analyzer's (OnlineAnalyzer.ONSET_THRESHOLD) on the same activation
+ANALYSIS_VERSION = 3  # bump when the analysis changes: old cache entries are then ignored
 SAMPLE_RATE = 44100
 HOP = int(SAMPLE_RATE / FPS)  # 441 samples = 10 ms
 N_FFT = 2048
@@ -369,7 +371,7 @@ def _frame_features(x: np.ndarray, mag: np.ndarray, harm: np.ndarray, perc: np.n
         "rms_raw": rms_raw,
         "rms": np.clip(rms_raw, 0.0, 1.0),
         "rms_smooth": np.clip(uniform_filter1d(rms_raw, int(FPS), mode="nearest"), 0.0, 1.0).astype(np.float32),
-        "onset": _norm(_flux(mag)),
+        "onset": _rnn_onsets(x, n),
         "onset_harmonic": onset_h,
         "onset_percussive": onset_p,
         "percussive": _norm(np.sqrt((perc**2).mean(axis=1))),
@@ -387,7 +389,7 @@ def _frame_features(x: np.ndarray, mag: np.ndarray, harm: np.ndarray, perc: np.n
         "timbre": _timbre(mag),
     }
     events = {
-        "onset_events": _peaks(curves["onset"]),
+        "onset_events": _peaks(curves["onset"], threshold=RNN_ONSET_THRESHOLD),
         "kick_events": _peaks(kick),
         "snare_events": _peaks(snare),
     }
@@ -401,6 +403,15 @@ def _madmom_signal(x: np.ndarray):
     from madmom.audio.signal import Signal
 
     return Signal(x, sample_rate=SAMPLE_RATE, num_channels=1)
+
+
+def _rnn_onsets(x: np.ndarray, n: int) -> np.ndarray:
+    """madmom's RNN onset activation, one value per frame: the network the live analyzer runs online
+    (here bidirectional, as offline allows), so a render's hits land where a live show's do."""
+    from madmom.features.onsets import RNNOnsetProcessor
+
+    act = np.asarray(RNNOnsetProcessor()(_madmom_signal(x)), dtype=np.float32) if len(x) >= N_FFT else np.zeros(0)
+    return np.pad(act[:n], (0, max(0, n - len(act)))).astype(np.float32)
 
 
 def _beats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
