@@ -1,4 +1,4 @@
-"""VAE-GAN ("Convergence" architecture): VAE encoder + WGAN-GP generator + a learned latent mapping.
+"""VAE-GAN ("Convergence" architecture): VAE encoder + GAN generator + a learned latent mapping.
 
 A VAE alone reconstructs blurrily; a GAN alone is sharp but cannot take an input. Here the VAE's
 encoder gives every image (or camera frame) a smooth latent, a small MLP (`latent_map`) maps that
@@ -220,7 +220,7 @@ class LatentMap(nn.Module):
 
 
 class Critic(nn.Module):
-    """WGAN-GP critic (no normalisation layers, so the gradient penalty is per-sample). Training only."""
+    """GAN discriminator: logistic loss + R1 penalty (no normalisation layers, so R1 is per-sample). Training only."""
 
     def __init__(self, cfg: VaeGanConfig) -> None:
         super().__init__()
