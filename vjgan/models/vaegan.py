@@ -1,4 +1,4 @@
-"""VAE-GAN ("Convergence" architecture): VAE encoder + WGAN-GP generator + a learned latent mapping.
+"""VAE-GAN ("Convergence" architecture): VAE encoder + GAN generator + a learned latent mapping.
 
 A VAE alone reconstructs blurrily; a GAN alone is sharp but cannot take an input. Here the VAE's
 encoder gives every image (or camera frame) a smooth latent, a small MLP (`latent_map`) maps that
@@ -69,7 +69,11 @@ class StyledConv(nn.Module):
         super().__init__()
         self.up, self.resolution = up, resolution
         self.weight = nn.Parameter(torch.empty(cout, cin, 3, 3))
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        # He init for the leaky ReLU (gain ~1 per layer). PyTorch's default (a=√5) shrinks the signal ~2.5×
+        # per conv: an untrained 32² generator's image had ~400× less spatial detail, so the first steps
+        # learnt colour through the style shifts (beta) and whether the convs' detail was grown back or left
+        # for dead (flat, beta-painted images) hung on the chaotic GAN dynamics — and so on the float path.
+        nn.init.kaiming_uniform_(self.weight, a=0.2)
         self.bias = nn.Parameter(torch.zeros(cout))
         self.affine = nn.Linear(w_dim, 2 * cout)
         nn.init.zeros_(self.affine.weight)
@@ -216,7 +220,7 @@ class LatentMap(nn.Module):
 
 
 class Critic(nn.Module):
-    """WGAN-GP critic (no normalisation layers, so the gradient penalty is per-sample). Training only."""
+    """GAN discriminator: logistic loss + R1 penalty (no normalisation layers, so R1 is per-sample). Training only."""
 
     def __init__(self, cfg: VaeGanConfig) -> None:
         super().__init__()

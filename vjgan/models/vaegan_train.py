@@ -1,8 +1,9 @@
 """Training the VAE-GAN: all three parts in one loop, one step per batch.
 
-Per step: (1) VAE: encoder + decoder, reconstruction + KL; (2) critic: WGAN-GP on real images vs.
-both random samples G(mapping(z)) and reconstructions G(latent_map(mu)); (3) generator, mapping and
-latent map: adversarial loss + L1 reconstruction of the input through the latent map (so the GAN's
+Per step: (1) VAE: encoder + decoder, reconstruction + KL; (2) critic: the non-saturating logistic GAN
+loss (softplus) on real images vs. both random samples G(mapping(z)) and reconstructions
+G(latent_map(mu)), with a lazy R1 penalty on the reals; (3) generator, mapping and latent map:
+non-saturating adversarial loss + L1 reconstruction of the input through the latent map (so the GAN's
 latent space covers the data and encoded inputs come back sharp). The encoder's mu is detached for
 (2)/(3): the encoder is shaped by the VAE objective only, which keeps its latent smooth for morphs.
 
@@ -42,12 +43,12 @@ class TrainConfig:
     epochs: int = 100
     batch: int = 32
     lr: float = 1e-3
-    lr_gan: float = 1e-3
+    lr_gan: float = 1e-3  # generator, mapping, latent map and critic; Adam betas (0, 0.99)
     # β of the VAE: a real VAE (its decoder sees noisy latents, so it blurs); the GAN path reads the mean
     kl_weight: float = 0.05
-    rec_weight: float = 30.0  # L1 reconstruction through the latent map, relative to the WGAN loss
-    gp_weight: float = 10.0
-    gp_every: int = 4  # lazy gradient penalty (weight scaled up to match): saves a double backward per step
+    rec_weight: float = 30.0  # L1 reconstruction through the latent map, relative to the adversarial loss
+    r1_gamma: float = 1.0  # R1 penalty γ/2·|∇D(real)|² on the critic
+    r1_every: int = 4  # lazy R1 (weight scaled up to match): saves a double backward on most steps
     flip: bool = True  # horizontal-flip augmentation
     seed: int = 0
     sample_every: int = 1  # epochs between sample grids
@@ -117,7 +118,7 @@ class Trainer:
 
     def _make_opts(self) -> None:
         m, c = self.model, self.cfg
-        betas = (0.5, 0.99)
+        betas = (0.0, 0.99)
         self.opt_vae = torch.optim.Adam([*m.encoder.parameters(), *m.vae_decoder.parameters()], lr=c.lr)
         self.opt_g = torch.optim.Adam([*m.synthesis_net.parameters(), *m.mapping_net.parameters(),
                                        *m.latent_map.parameters()], lr=c.lr_gan, betas=betas)
@@ -200,25 +201,23 @@ class Trainer:
         ws_rand = m.mapping(zg)
         ws_rec = m.latent_map(mu.detach(), m.w_avg_buf)
         fake = m.synthesis(torch.cat([ws_rand, ws_rec]))
-        fake_rand, fake_rec = fake[:b], fake[b:]
-        # (2) critic, WGAN-GP
+        fake_rec = fake[b:]
+        # (2) critic: non-saturating logistic loss, lazy R1 on the reals
         real_score = self.critic(x)
         fake_score = self.critic(fake.detach())
-        loss_c = fake_score.mean() - real_score.mean() + 1e-3 * real_score.square().mean()
-        gp = torch.zeros(())
-        if self.step % max(1, c.gp_every) == 0:
-            mix = torch.where(torch.rand(b, 1, 1, 1, device=self.device) < 0.5, fake_rand, fake_rec).detach()
-            alpha = torch.rand(b, 1, 1, 1, device=self.device)
-            inter = (alpha * x + (1 - alpha) * mix).requires_grad_(True)
-            (grad,) = torch.autograd.grad(self.critic(inter).sum(), inter, create_graph=True)
-            gp = (grad.flatten(1).norm(dim=1) - 1).square().mean()
-            loss_c = loss_c + c.gp_weight * max(1, c.gp_every) * gp
+        loss_c = F.softplus(fake_score).mean() + F.softplus(-real_score).mean()
+        every = max(1, c.r1_every)
+        if c.r1_gamma > 0 and self.step % every == 0:
+            xr = x.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(self.critic(xr).sum(), xr, create_graph=True)
+            r1 = grad.flatten(1).square().sum(1).mean()
+            loss_c = loss_c + 0.5 * c.r1_gamma * every * r1
         self.opt_c.zero_grad(set_to_none=True)
         loss_c.backward()
         self.opt_c.step()
         # (3) generator + mapping + latent map
         self.critic.requires_grad_(False)
-        loss_adv = -self.critic(fake).mean()
+        loss_adv = F.softplus(-self.critic(fake)).mean()
         self.critic.requires_grad_(True)
         loss_rec_gan = F.l1_loss(fake_rec, x)
         loss_g = loss_adv + c.rec_weight * loss_rec_gan
