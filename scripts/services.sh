@@ -9,6 +9,11 @@ _VJ_PIDS=()
 
 if [ -z "${DISPLAY:-}" ] && command -v Xvfb >/dev/null; then
   for n in 99 98 97 96 95; do
+    # a lock whose X server is gone (killed without cleanup) is stale: clear it rather than run out of displays
+    _vj_lock_pid="$(tr -d ' ' 2>/dev/null <"/tmp/.X$n-lock" || true)"
+    if [ -n "$_vj_lock_pid" ] && ! kill -0 "$_vj_lock_pid" 2>/dev/null; then
+      rm -f "/tmp/.X$n-lock" "/tmp/.X11-unix/X$n"
+    fi
     if [ ! -e "/tmp/.X11-unix/X$n" ] && [ ! -e "/tmp/.X$n-lock" ]; then
       Xvfb ":$n" -screen 0 1920x1080x24 -nolisten tcp >"$VJ_RUNTIME/xvfb.log" 2>&1 &
       _VJ_PIDS+=($!)

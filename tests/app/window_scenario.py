@@ -178,7 +178,8 @@ def video_panel(out: Path, r: dict) -> None:
 
     model = save_vaegan(VaeGan(VaeGanConfig(resolution=32, z_dim=16, w_dim=16, vae_dim=8, channel_base=256,
                                             channel_max=32, mapping_layers=2)), out / "tiny_vaegan")
-    app = LiveApp(LiveConfig(audio=None, model=str(model), size=(160, 90), fps=30.0, video="black"))
+    app = LiveApp(LiveConfig(audio=None, model=str(model), size=(160, 90), fps=30.0, video="black",
+                             media_dirs=[out]))
     app.start()
     try:
         run_for(app, 0.5)
@@ -186,7 +187,8 @@ def video_panel(out: Path, r: dict) -> None:
         shot = app.panel.screenshot(out / "panel_video.png")
         r["video_panel_std"] = float(shot.std())
         r["video_state_before"] = app.panel.state.video
-        app.panel.post("/vjgan/app/video/source", "/nonexistent/clip.mp4")  # what "use source" posts
+        # what "use source" posts: a file in a media folder that cannot be opened
+        app.panel.post("/vjgan/app/video/source", str(out / "nonexistent_clip.mp4"))
         step_fast(app, lambda: app.panel.state.video_note.endswith("mapped latents"), 5.0)
         r["video_note_after"] = app.panel.state.video_note
         app.panel.post("/vjgan/app/video/mix", 0.25)

@@ -106,7 +106,8 @@ def test_bends_on_sg3_layers(gen_t):
 
 
 def test_default_preset_drives_sg3_through_the_generator_thread(gen_t):
-    """The shipped preset routes noise.all (no-op: SG3 has no noise inputs) and bend.#1.zoom (layer L0)."""
+    """The shipped preset's punch on every onset (bend.#1.zoom → layer L0) drives SG3; noise strengths arrive
+    and are no-ops (SG3 has no noise inputs)."""
     gen = small_generator3(seed=1)
     engine = MappingEngine(gen, load_preset(PRESETS_DIR / "default.toml"), watch=False)
     th = GeneratorThread(gen).start()
@@ -114,8 +115,10 @@ def test_default_preset_drives_sg3_through_the_generator_thread(gen_t):
         th.set_noise_mode("random")  # accepted, changes nothing on SG3
         images = []
         for i in range(6):
-            feats = Features(time=i / 30, kick=1.0 if i % 3 == 0 else 0.1, kick_event=i % 3 == 0,
-                             kick_count=i // 3 + 1, snare_event=i == 4, snare_count=int(i >= 4), rms_smooth=0.3)
+            hit = i % 3 == 0
+            feats = Features(time=i / 30, kick=1.0 if hit else 0.1, kick_event=hit, kick_count=i // 3 + 1,
+                             onset=1.0 if hit else 0.1, onset_event=hit, onset_count=i // 3 + 1,
+                             snare_event=i == 4, snare_count=int(i >= 4), rms_smooth=0.3)
             params = engine.step(feats, now=i / 30).generator
             assert params.latent.shape == (gen.num_ws, gen.w_dim)
             th.submit(params)
