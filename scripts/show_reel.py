@@ -7,7 +7,8 @@ For each (track, preset): `vjgan render` (the same code) to OUT/<track>_<preset>
 figures (detail, liveliness, coupling r) from ../shared/tools/show_metrics.py when it is there. The
 default preset is also rendered with --no-fx (the model's own picture). Strips: docs/img/strip_<preset>.png
 (eight frames 2.5 s apart from the first track) and docs/img/strip_default_nofx.png; docs/img/preview.gif
-(the default preset, 6 s at 12 fps, small) for the README. Prints a Markdown table and writes
+(the default preset, 6 s at 12 fps, small) for the README; docs/img/default_model_seeds.png
+(the model's own pictures for seeds 0-7). Prints a Markdown table and writes
 OUT/figures.json. Runs ~1 min per render on a 2-core CPU.
 """
 
@@ -58,6 +59,23 @@ def preview_gif(video: Path, path: Path, seconds: float = 6.0, fps: int = 12,
     pal[0].save(path, save_all=True, append_images=pal[1:], duration=int(1000 / fps), loop=0, optimize=True)
 
 
+def seeds_grid(path: Path, model: str | None, seeds: range = range(8), cols: int = 4) -> None:
+    """The model's own pictures for a few seeds (ψ 0.9), at native size: what docs/models.md shows."""
+    import torch
+
+    from vjgan.render.offline import load_generator
+
+    gen = load_generator(model, "cpu").eval()
+    ws = torch.from_numpy(gen.seeds_to_ws(list(seeds), 0.9))
+    with torch.no_grad():
+        imgs = ((gen.synthesis(ws).clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    n, h, w, _ = imgs.shape
+    sheet = Image.new("RGB", (cols * w + 2 * (cols - 1), -(-n // cols) * (h + 2) - 2), (16, 16, 16))
+    for i, im in enumerate(imgs):
+        sheet.paste(Image.fromarray(im), ((i % cols) * (w + 2), (i // cols) * (h + 2)))
+    sheet.save(path, optimize=True)
+
+
 def measure(video: Path, audio: Path, start: float) -> dict[str, float]:
     if not METRICS.exists():
         return {}
@@ -90,6 +108,8 @@ def main() -> int:
         jobs += [(t, p, False) for t in a.tracks]
         if p == "default" and not a.skip_nofx:
             jobs += [(t, p, True) for t in a.tracks]
+    if not a.no_images:
+        seeds_grid(IMG / "default_model_seeds.png", a.model)
     figures = []
     for k, (track, preset, no_fx) in enumerate(jobs):
         name = f"{track.stem[:24]}_{Path(preset).stem}{'_nofx' if no_fx else ''}"
