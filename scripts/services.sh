@@ -8,7 +8,7 @@ mkdir -p "$VJ_RUNTIME"
 _VJ_PIDS=()
 
 if [ -z "${DISPLAY:-}" ] && command -v Xvfb >/dev/null; then
-  for n in 99 98 97 96 95; do
+  for n in 99 98 97 96 95 94 93 92 91 90; do
     # a lock whose X server is gone (killed without cleanup) is stale: clear it rather than run out of displays
     _vj_lock_pid="$(tr -d ' ' 2>/dev/null <"/tmp/.X$n-lock" || true)"
     if [ -n "$_vj_lock_pid" ] && ! kill -0 "$_vj_lock_pid" 2>/dev/null; then
