@@ -71,7 +71,8 @@ class PngWriter:
         while (item := self._q.get()) is not None:
             i, img = item
             try:
-                Image.fromarray(img).save(self.out / f"frame_{i:05d}.png", compress_level=1)
+                with open(self.out / f"frame_{i:05d}.png", "wb") as f:  # PIL would open it read-write
+                    Image.fromarray(img).save(f, format="PNG", compress_level=1)
                 self.stats.written += 1
             except OSError as exc:  # the writer must outlive a bad frame, or close() would wait forever
                 self.stats.failed += 1
