@@ -65,7 +65,7 @@ def main() -> int:
 
     import vjgan.app.live as live
     from vjgan.app.live import LiveApp, LiveConfig
-    from vjgan.paths import PRESETS_DIR, SHADERS_DIR
+    from vjgan.core.paths import PRESETS_DIR, SHADERS_DIR
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_actions_"))
     media, presets, shaders = tmp / "media", tmp / "presets", tmp / "shaders"

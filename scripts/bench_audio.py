@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vjgan.audio.analysis import OnlineAnalyzer  # noqa: E402
 from vjgan.audio.demo import synthesize  # noqa: E402
 from vjgan.audio.engine import AudioEngine  # noqa: E402
-from vjgan.audio.features import FeatureBus  # noqa: E402
 from vjgan.audio.player import FilePlayer  # noqa: E402
 from vjgan.audio.sources import LiveInput  # noqa: E402
+from vjgan.core.features import FeatureBus  # noqa: E402
 
 SR = 44100
 

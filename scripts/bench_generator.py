@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vjgan.errors import UserError
-from vjgan.mapping.frame import GeneratorParams
+from vjgan.core.errors import UserError
+from vjgan.core.frame import GeneratorParams
 from vjgan.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 CONFIGS = {

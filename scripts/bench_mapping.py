@@ -25,11 +25,11 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vjgan.audio.features import PITCH_CLASSES, Features  # noqa: E402
-from vjgan.control.registry import ParamRegistry  # noqa: E402
+from vjgan.core.effects import available_effects  # noqa: E402
+from vjgan.core.features import PITCH_CLASSES, Features  # noqa: E402
+from vjgan.core.registry import ParamRegistry  # noqa: E402
 from vjgan.mapping.engine import MappingEngine  # noqa: E402
 from vjgan.mapping.presets import load_preset  # noqa: E402
-from vjgan.render.effects import available_effects  # noqa: E402
 
 
 def generator():

@@ -14,11 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vjgan.audio.features import Features  # noqa: E402
 from vjgan.control.osc import OscServer  # noqa: E402
 from vjgan.control.osc_out import encode_features  # noqa: E402
 from vjgan.control.oscwire import encode_bundle, encode_message  # noqa: E402
-from vjgan.control.registry import ControlQueue, Param, ParamRegistry, ParamStore  # noqa: E402
+from vjgan.core.features import Features  # noqa: E402
+from vjgan.core.registry import ControlQueue, Param, ParamRegistry, ParamStore  # noqa: E402
 
 
 def main() -> int:

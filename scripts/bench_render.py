@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from vjgan.app.live import LiveApp, LiveConfig
-from vjgan.render.procedural import ProceduralGenerator
+from vjgan.models.procedural import ProceduralGenerator
 
 
 class SlowGenerator(ProceduralGenerator):

@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from vjgan.models.train_cmd import default_model_config
+from vjgan.app.train_cmd import default_model_config
 from vjgan.models.vaegan import VaeGan, images_to_tensor
 from vjgan.models.vaegan_data import make_shapes
 from vjgan.models.vaegan_train import TrainConfig, Trainer

@@ -2,7 +2,7 @@
 """Regenerate docs/osc.md from the parameter registry (rerun whenever a stage adds or renames parameters).
 
 Usage: .venv/bin/python scripts/gen_osc_docs.py [OUTPUT]   (default docs/osc.md)
-Importable: `from scripts.gen_osc_docs import main` or use vjgan.control.oscdoc.write_osc_docs directly.
+Importable: `from scripts.gen_osc_docs import main` or use vjgan.app.oscdoc.write_osc_docs directly.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vjgan.control.oscdoc import DOC_PATH, write_osc_docs  # noqa: E402
+from vjgan.app.oscdoc import DOC_PATH, write_osc_docs  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vjgan.control.oscdoc import collect_registry  # noqa: E402
+from vjgan.app.oscdoc import collect_registry  # noqa: E402
 from vjgan.control.touchosc import LAYOUT_PATH, write_layout  # noqa: E402
 
 

@@ -63,7 +63,7 @@ def seeds_grid(path: Path, model: str | None, seeds: range = range(8), cols: int
     """The model's own pictures for a few seeds (ψ 0.9), at native size: what docs/models.md shows."""
     import torch
 
-    from vjgan.render.offline import load_generator
+    from vjgan.app.offline import load_generator
 
     gen = load_generator(model, "cpu").eval()
     ws = torch.from_numpy(gen.seeds_to_ws(list(seeds), 0.9))
@@ -86,7 +86,7 @@ def measure(video: Path, audio: Path, start: float) -> dict[str, float]:
 
 
 def main() -> int:
-    from vjgan.render.offline import RenderConfig, render_video
+    from vjgan.app.offline import RenderConfig, render_video
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tracks", nargs="*", type=Path, default=sorted((SHARED / "audio").glob("*.ogg")))

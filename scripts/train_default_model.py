@@ -24,10 +24,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from vjgan.core.paths import ASSETS_DIR
 from vjgan.models.contour_head import FIELDS, ContourHeadConfig
 from vjgan.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 from vjgan.models.vjgan_format import save_generator
-from vjgan.paths import ASSETS_DIR
 
 DEFAULT_CONFIG = StyleGAN2Config(z_dim=128, w_dim=128, img_resolution=128, img_channels=FIELDS, channel_base=2048,
                                  channel_max=64, mapping_layers=2, mapping_lr_multiplier=1.0,

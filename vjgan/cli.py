@@ -1,7 +1,7 @@
 """The `vjgan` command: a thin dispatcher so `--help` stays fast (no torch/GL import until a command runs).
 
-Each subcommand lives next to the stage it drives and exposes `HELP`, `add_arguments(parser)` and
-`run(args) -> int`.
+Each subcommand is a module of vjgan/app (the one package that may wire stages) and exposes `HELP`,
+`add_arguments(parser)` and `run(args) -> int`.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import importlib
 import logging
 import sys
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 COMMANDS: dict[str, str] = {
     "live": "vjgan.app.live_cmd",
-    "analyze": "vjgan.audio.analyze_cmd",
-    "render": "vjgan.render.offline_cmd",
-    "train": "vjgan.models.train_cmd",
-    "encode": "vjgan.models.encode_cmd",
-    "convert": "vjgan.models.convert_cmd",
+    "analyze": "vjgan.app.analyze_cmd",
+    "render": "vjgan.app.offline_cmd",
+    "train": "vjgan.app.train_cmd",
+    "encode": "vjgan.app.encode_cmd",
+    "convert": "vjgan.app.convert_cmd",
 }
 
 

@@ -11,8 +11,8 @@ import pytest
 from tests.app.test_headless import click_track
 from tests.conftest import require_tool
 from vjgan.app.live import LiveApp, LiveConfig
-from vjgan.control.learn import Binding
 from vjgan.control.peers import OscDump, free_udp_port, oscsend
+from vjgan.core.bindings import Binding
 from vjgan.mapping.presets import load_preset
 
 
@@ -138,7 +138,7 @@ def test_command_line_osc_allow_and_media_dirs(tmp_path: Path) -> None:
     import argparse
 
     from vjgan.app.live_cmd import add_arguments, config_from_args
-    from vjgan.errors import UserError
+    from vjgan.core.errors import UserError
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)

@@ -14,9 +14,9 @@ from tests.app.test_headless import click_track
 from tests.conftest import require_tool
 from vjgan.app.live import LiveApp, LiveConfig
 from vjgan.control.peers import free_udp_port, oscsend
+from vjgan.mapping.ganspace import ganspace
 from vjgan.mapping.pca import PCA_SAMPLES, PCA_SEED
 from vjgan.mapping.targets import PCA_COMPONENTS as PCA_K
-from vjgan.models.ganspace import ganspace
 from vjgan.models.runner import GeneratorThread
 
 

@@ -64,8 +64,8 @@ def test_tap_and_nudge_over_osc(tmp_path: Path, pulse_server: str) -> None:
 def test_engine_tap_intervals_and_tracker_hold(pulse_server: str) -> None:
     """Exact tap times: the median interval is the tempo; the held tempo survives a different envelope."""
     from vjgan.audio.engine import AudioEngine
-    from vjgan.audio.features import FeatureBus
     from vjgan.audio.sources import SilenceSource
+    from vjgan.core.features import FeatureBus
 
     engine = AudioEngine(SilenceSource(), FeatureBus())
     t0 = time.perf_counter()

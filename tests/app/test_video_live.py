@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vjgan.app.live import LiveApp, LiveConfig
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import numpy as np
 
 from tests.app.test_headless import click_track
 from vjgan.app.live import LiveApp, LiveConfig
-from vjgan.paths import SHADERS_DIR
+from vjgan.core.paths import SHADERS_DIR
 
 PANEL_ERRORS: list[str] = []
 

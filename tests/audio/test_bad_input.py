@@ -14,7 +14,7 @@ import soundfile as sf
 from tests.conftest import REPO
 from vjgan.audio.decode import load_audio
 from vjgan.audio.sources import LiveInput, make_source
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 
 def test_unknown_device_name_lists_the_devices(pulse_server: str) -> None:
@@ -42,7 +42,7 @@ import logging, time
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 from vjgan.audio.sources import make_source
 from vjgan.audio.engine import AudioEngine
-from vjgan.audio.features import FeatureBus
+from vjgan.core.features import FeatureBus
 src = make_source(None)
 print("SOURCE", type(src).__name__)
 bus = FeatureBus()

@@ -44,8 +44,8 @@ def test_demo_track_is_deterministic(demo: Path) -> None:
 
 def test_engine_publishes_features_from_a_file_at_100_fps(demo: Path) -> None:
     from vjgan.audio.engine import AudioEngine
-    from vjgan.audio.features import FeatureBus
     from vjgan.audio.sources import make_source
+    from vjgan.core.features import FeatureBus
 
     src = make_source(demo, play=False)  # real-time clock, no audio device needed
     bus = FeatureBus(history_seconds=30)

@@ -12,8 +12,8 @@ from tests.audio.conftest import SR, click_track
 from tests.conftest import wait_for
 from vjgan.audio.analysis import OnlineAnalyzer
 from vjgan.audio.engine import AudioEngine
-from vjgan.audio.features import FeatureBus, Features
 from vjgan.audio.player import FilePlayer
+from vjgan.core.features import FeatureBus, Features
 
 
 class FaultyAnalyzer(OnlineAnalyzer):

@@ -13,8 +13,8 @@ import soundfile as sf
 from tests.conftest import require_tool
 from vjgan.audio.decode import load_audio
 from vjgan.audio.engine import AudioEngine
-from vjgan.audio.features import FeatureBus
 from vjgan.audio.sources import LiveInput
+from vjgan.core.features import FeatureBus
 
 EXCERPT = (5.0, 27.0)  # 22 s of Vibe Ace (130 BPM swing with drums, bass, vibraphone)
 

@@ -110,7 +110,7 @@ def test_pause_seek_and_loop_region_render() -> None:
     no_loop.seek(1.0 - 100 / SR)
     tail = no_loop.render(441)[:, 0]
     assert np.array_equal(tail[:100], x[-100:, 0]) and not tail[100:].any() and no_loop.finished
-    from vjgan.errors import UserError
+    from vjgan.core.errors import UserError
 
     with pytest.raises(UserError, match="loop region"):
         p.set_loop_region(0.5, 0.5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.audio.conftest import SR, click_track, run_analyzer, tone
-from vjgan.audio.features import PITCH_CLASSES
+from vjgan.core.features import PITCH_CLASSES
 
 
 @pytest.mark.parametrize("bpm", [90, 120, 128, 174])

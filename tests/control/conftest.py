@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from vjgan.control.osc import OscServer
-from vjgan.control.registry import ControlQueue, Param, ParamRegistry, ParamStore
+from vjgan.core.registry import ControlQueue, Param, ParamRegistry, ParamStore
 
 PARAMS = (
     Param("/vjgan/test/x", "float", "a float 0..1", 0.0, 1.0, 0.5, "test"),

@@ -9,7 +9,7 @@ import pytest
 
 from vjgan.control.osc import OscServer
 from vjgan.control.oscwire import encode_message
-from vjgan.control.registry import ControlQueue
+from vjgan.core.registry import ControlQueue
 
 from .conftest import make_registry
 
@@ -35,7 +35,7 @@ def test_flood_during_a_stalled_render_loop_is_bounded_and_keeps_the_newest() ->
 
 
 def test_far_future_bundles_cannot_fill_the_schedule() -> None:
-    from vjgan.control.registry import ControlMessage
+    from vjgan.core.registry import ControlMessage
 
     registry, store = make_registry()
     queue = ControlQueue(registry, max_pending=10)

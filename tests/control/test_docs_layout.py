@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from vjgan.app.oscdoc import DOC_PATH, collect_registry, render_markdown, write_osc_docs
 from vjgan.control.osc_out import OUT_ADDRESSES
-from vjgan.control.oscdoc import DOC_PATH, collect_registry, render_markdown, write_osc_docs
 from vjgan.control.touchosc import read_layout, write_layout
 
 from .conftest import PARAMS, make_registry

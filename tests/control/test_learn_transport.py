@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import require_tool
-from vjgan.control.learn import Binding, OscLearn
+from vjgan.control.learn import OscLearn
 from vjgan.control.osc import OscServer
 from vjgan.control.peers import oscsend
-from vjgan.control.registry import ControlQueue
 from vjgan.control.transport import register_transport
-from vjgan.errors import UserError
+from vjgan.core.bindings import Binding
+from vjgan.core.errors import UserError
+from vjgan.core.registry import ControlQueue
 
 from .conftest import Rig, make_registry
 

@@ -11,8 +11,8 @@ from tests.conftest import require_tool
 from vjgan.control.osc import OscServer
 from vjgan.control.oscwire import encode_message
 from vjgan.control.peers import free_udp_port, oscsend
-from vjgan.control.registry import ControlQueue
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.registry import ControlQueue
 
 from .conftest import Rig, make_registry
 

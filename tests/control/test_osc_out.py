@@ -8,11 +8,11 @@ import time
 import pytest
 
 from tests.conftest import require_tool
-from vjgan.audio.features import FeatureBus, Features
 from vjgan.control.osc_out import OUT_ADDRESSES, OscOut, parse_target
 from vjgan.control.oscwire import parse_packet
 from vjgan.control.peers import OscDump, free_udp_port, parse_dump_line
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.features import FeatureBus, Features
 
 CHROMA = tuple(round(i / 11, 4) for i in range(12))
 BEATS = {7: 1, 19: 2, 33: 3, 45: 4}  # frame -> beat_count on that frame's beat

@@ -15,7 +15,7 @@ from pythonosc.parsing import osc_types
 
 from vjgan.control.osc import OscServer
 from vjgan.control.oscwire import BUNDLE_PREFIX, OscParseError, WireMessage, parse_packet
-from vjgan.control.registry import ControlQueue
+from vjgan.core.registry import ControlQueue
 
 from .conftest import PARAMS, make_registry
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from vjgan.audio.features import PITCH_CLASSES, Features
+from vjgan.core.effects import EffectParam
+from vjgan.core.features import PITCH_CLASSES, Features
 from vjgan.models.base import Generator
-from vjgan.render.effects import EffectParam
 
 
 class TinyGenerator(Generator):

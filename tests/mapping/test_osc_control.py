@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import require_tool
 from tests.mapping.test_presets import GOOD, write
-from vjgan.audio.features import Features
-from vjgan.control.registry import ControlQueue, ParamRegistry
+from vjgan.core.features import Features
+from vjgan.core.registry import ControlQueue, ParamRegistry
 from vjgan.mapping.engine import MappingEngine
 from vjgan.mapping.presets import load_preset
 
@@ -83,7 +83,7 @@ def test_oscsend_preset_paths_stay_inside_the_presets_folder(tmp_path: Path, gen
         def send(address: str, value: str) -> None:
             subprocess.run([oscsend, "127.0.0.1", str(server.port), address, "s", value], check=True, timeout=10)
 
-        caplog.set_level("WARNING", logger="vjgan.control.registry")
+        caplog.set_level("WARNING", logger="vjgan.core.registry")
         for text in bad_saves:
             send("/vjgan/preset/save", text)
         for text in bad_loads:

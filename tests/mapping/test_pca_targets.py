@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from tests.mapping.test_signals import engine_for, write
-from vjgan.audio.features import Features
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.features import Features
 from vjgan.mapping.engine import MappingEngine
+from vjgan.mapping.ganspace import ganspace
 from vjgan.mapping.pca import PCA_SAMPLES, PCA_SEED
 from vjgan.mapping.presets import load_preset
-from vjgan.models.ganspace import ganspace
 
 PRESET = """
 [latents]

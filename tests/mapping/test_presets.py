@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from tests.mapping.conftest import timeline
-from vjgan.audio.features import Features
-from vjgan.control.registry import ControlQueue, ParamRegistry
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.features import Features
+from vjgan.core.registry import ControlQueue, ParamRegistry
 from vjgan.mapping.engine import MappingEngine
 from vjgan.mapping.presets import load_preset, save_preset
 

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.mapping.test_presets import GOOD
-from vjgan.errors import UserError
+from vjgan.core.effects import EffectParam
+from vjgan.core.errors import UserError
 from vjgan.mapping.presets import load_preset
 from vjgan.mapping.schema import LATENT_KEYS, PRESET_KEYS, ROUTE_KEYS, parse_preset
-from vjgan.render.effects import EffectParam
 
 BOUNDED = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.too_slow])

@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from vjgan.control.registry import ParamRegistry
+from vjgan.core.paths import PRESETS_DIR
+from vjgan.core.registry import ParamRegistry
 from vjgan.mapping.engine import MappingEngine
 from vjgan.mapping.presets import list_presets, load_preset
-from vjgan.paths import PRESETS_DIR
 
 SECONDS = 16.0  # 8 bars at 120 BPM: every envelope, LFO and loop segment gets exercised
 RENDER_FPS = 50.0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.mapping.conftest import chroma_of, timeline
-from vjgan.audio.features import Features
+from vjgan.core.features import Features
 from vjgan.mapping.engine import MappingEngine
 from vjgan.mapping.latents import loop_position
 from vjgan.mapping.lfo import LfoSpec, lfo_value

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from tests.models.helpers import render, small_generator
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.bending import Bender, compute_channel_clusters
 from vjgan.models.noise import NoiseControl, procedural_mask
 from vjgan.models.rewrite import Rewriter

@@ -56,7 +56,7 @@ def test_the_head_travels_with_the_checkpoint(tmp_path):
     misuse is refused with a clear error."""
     import pytest
 
-    from vjgan.errors import UserError
+    from vjgan.core.errors import UserError
     from vjgan.models.contour_head import ContourHeadConfig
     from vjgan.models.vjgan_format import load_vjgan, save_generator
 

@@ -20,7 +20,7 @@ from tests.models.helpers import (
     write_official_pickle,
     write_official_sg3_pickle,
 )
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.loaders import load_generator
 from vjgan.models.vjgan_format import save_generator
 

@@ -15,10 +15,10 @@ import pytest
 
 from tests import conftest
 from tests.models import seq_generator
-from vjgan.mapping.frame import GeneratorParams
+from vjgan.core.frame import GeneratorParams
+from vjgan.models.procedural import ProceduralGenerator
 from vjgan.models.process import CALLS, Call, GeneratorProcess, load_model
 from vjgan.models.runner import GeneratorThread
-from vjgan.render.procedural import ProceduralGenerator
 
 wait_for = partial(conftest.wait_for, timeout=60.0)  # a child process loads its own model first
 

@@ -9,7 +9,7 @@ import torch
 
 from tests.conftest import wait_for
 from tests.models.helpers import small_generator
-from vjgan.mapping.frame import GeneratorParams
+from vjgan.core.frame import GeneratorParams
 from vjgan.models.runner import GeneratorThread
 
 

@@ -19,8 +19,9 @@ from tests.models.helpers import (
     write_official_pickle,
     write_official_sg3_pickle,
 )
-from vjgan.audio.features import Features
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.features import Features
+from vjgan.core.paths import PRESETS_DIR
 from vjgan.mapping.engine import MappingEngine
 from vjgan.mapping.presets import load_preset
 from vjgan.models.bending import Bender
@@ -28,7 +29,6 @@ from vjgan.models.loaders import load_generator
 from vjgan.models.runner import GeneratorThread
 from vjgan.models.stylegan3 import StyleGAN3Generator
 from vjgan.models.vjgan_format import save_generator
-from vjgan.paths import PRESETS_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from vjgan.audio.features import Features
 from vjgan.audio.trackanalysis import (
     RehearsalFeed,
     TrackAnalysis,
@@ -12,6 +11,7 @@ from vjgan.audio.trackanalysis import (
     analyze_track,
     load_cached_analysis,
 )
+from vjgan.core.features import Features
 
 
 def test_beats_on_click_track_within_30ms(click_wav) -> None:

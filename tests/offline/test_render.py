@@ -90,8 +90,8 @@ def test_preset_keys_the_latent_on_sections(halves_wav) -> None:
     """The render's mapping step sees the section label: set A in the first half, set B in the second."""
     import numpy as np
 
+    from vjgan.app.offline import load_generator, make_mapping
     from vjgan.audio.trackanalysis import analyze_track
-    from vjgan.render.offline import load_generator, make_mapping
 
     a = analyze_track(halves_wav, progress=False)
     gen = load_generator("procedural", "cpu")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.offline.probe import check_mp4, decoded_frames
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.render.video_writer import VideoWriter
 
 W, H, FPS = 128, 72, 30

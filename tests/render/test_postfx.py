@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from vjgan.control.registry import ControlQueue, ParamRegistry
-from vjgan.mapping.frame import ShaderParams
-from vjgan.models.base import GeneratedFrame
-from vjgan.paths import SHADERS_DIR
-from vjgan.render.effects import available_effects
+from vjgan.core.effects import available_effects
+from vjgan.core.frame import GeneratedFrame, ShaderParams
+from vjgan.core.paths import SHADERS_DIR
+from vjgan.core.registry import ControlQueue, ParamRegistry
 from vjgan.render.postfx import FrameInputs, PostFXChain
 from vjgan.render.upload import FrameUploader
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.vaegan.conftest import tiny_config
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.bending import Bender
 from vjgan.models.vaegan import VaeGan
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from vjgan.cli import main
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.mapping.ganspace import GanSpace, ganspace
 from vjgan.models.base import Generator
-from vjgan.models.ganspace import GanSpace, ganspace
 from vjgan.models.prototypes import load_prototypes, morph, morph_path, save_prototypes
 from vjgan.models.vaegan_data import write_images
 

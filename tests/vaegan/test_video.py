@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from tests import conftest
-from vjgan.errors import UserError
-from vjgan.mapping.frame import GeneratorParams
+from vjgan.core.errors import UserError
+from vjgan.core.frame import GeneratorParams
+from vjgan.models.frame_encoder import FrameEncoderThread, encode_frame
 from vjgan.models.runner import GeneratorThread
-from vjgan.video.encoder import FrameEncoderThread, encode_frame
 from vjgan.video.source import CameraSource, FileVideoSource, VideoInput
 
 N_FRAMES, FPS, W, H = 24, 24, 64, 48

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vjgan.control.registry import ParamError
-from vjgan.errors import UserError
-from vjgan.paths import PathRefused, confine
+from vjgan.core.errors import UserError
+from vjgan.core.paths import PathRefused, confine
+from vjgan.core.registry import ParamError
 
 if TYPE_CHECKING:
     from vjgan.app.workers import Worker

@@ -22,11 +22,11 @@ import numpy as np
 
 from vjgan.app.actions import _CAMERA_SPEC, AppActions
 from vjgan.app.workers import Worker
-from vjgan.audio.features import FeatureBus, Features
-from vjgan.control.registry import ControlQueue, Param, ParamRegistry
-from vjgan.errors import UserError
-from vjgan.mapping.frame import FrameParams
-from vjgan.paths import PRESETS_DIR, SHADERS_DIR, default_media_dirs
+from vjgan.core.errors import UserError
+from vjgan.core.features import FeatureBus, Features
+from vjgan.core.frame import FrameParams
+from vjgan.core.paths import PRESETS_DIR, SHADERS_DIR, default_media_dirs
+from vjgan.core.registry import ControlQueue, Param, ParamRegistry
 from vjgan.render.pngwriter import PngWriter
 from vjgan.render.postfx import FrameInputs, PostFXChain
 from vjgan.render.upload import FrameUploader
@@ -151,7 +151,7 @@ def register_all(registry: ParamRegistry) -> None:
 
         generator = load_default_generator("cpu")
     except (ImportError, UserError):
-        from vjgan.render.procedural import ProceduralGenerator
+        from vjgan.models.procedural import ProceduralGenerator
 
         generator = ProceduralGenerator()
     try:
@@ -276,7 +276,7 @@ class LiveApp(AppActions):
         if not hasattr(self.generator, "encode_uint8"):
             raise UserError(f"--video {spec}: the model ({type(self.generator).__name__}) has no image encoder; "
                             "re-rendering video needs a VAE-GAN (vjgan train, then --model PATH)")
-        from vjgan.video.encoder import FrameEncoderThread
+        from vjgan.models.frame_encoder import FrameEncoderThread
         from vjgan.video.source import VideoInput
 
         self.video = VideoInput()
@@ -346,7 +346,7 @@ class LiveApp(AppActions):
             self.preset_path = path
         kwargs: dict[str, Any] = {"presets_dir": self.presets_dir}
         if self.config.shaders_dir is not None:  # targets must name the effects this chain will run
-            from vjgan.render.effects import available_effects
+            from vjgan.core.effects import available_effects
 
             kwargs["effects"] = available_effects(self.config.shaders_dir)
         try:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 if TYPE_CHECKING:
     from vjgan.app.live import LiveConfig

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vjgan.control.registry import ParamError
+from vjgan.core.registry import ParamError
 
 log = logging.getLogger(__name__)
 

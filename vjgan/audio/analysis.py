@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from vjgan.audio.beat import BeatTracker
-from vjgan.audio.features import FPS, Features
 from vjgan.audio.peaks import OnlinePeakPicker
 from vjgan.audio.spectral import LONG, SpectralAnalyzer
+from vjgan.core.features import FPS, Features
 
 ANALYSIS_RATE = 44100  # madmom's onset network was trained at this rate
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 SOUNDFILE_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif")
 AV_SUFFIXES = (".mp3", ".m4a", ".aac", ".opus", ".webm", ".mp4")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vjgan.paths import cache_dir
+from vjgan.core.paths import cache_dir
 
 SR = 44100
 BPM = 120.0

@@ -19,7 +19,7 @@ import numpy as np
 
 from vjgan.audio.analysis import OnlineAnalyzer
 from vjgan.audio.base import RING_SECONDS, AudioSource
-from vjgan.audio.features import FeatureBus
+from vjgan.core.features import FeatureBus
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 
 from vjgan.audio.base import AudioSource
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from vjgan.audio.base import AudioSource, ClockFeeder
 from vjgan.audio.decode import load_audio
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from vjgan.audio.base import AudioSource, SilenceSource
 from vjgan.audio.live import LiveInput, NoInputDevice, list_input_devices
 from vjgan.audio.player import FilePlayer
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 __all__ = ["AudioSource", "FilePlayer", "LiveInput", "SilenceSource", "list_input_devices", "make_source"]
 

@@ -3,7 +3,7 @@
 Why: when the whole track is known (rehearsal with a looped file, offline music-video render) beats,
 downbeats and sections can be known *ahead* of time — no analysis latency, no tempo lock-in, and
 section labels that a live analyzer cannot produce. The result is cached per file (content hash +
-parameters) in `vjgan.paths.cache_dir()/analysis/` as a plain .npz (no pickle), and turned into the
+parameters) in `vjgan.core.paths.cache_dir()/analysis/` as a plain .npz (no pickle), and turned into the
 same `Features` the live analyzer publishes via `TrackAnalysis.features_at(t)`.
 
 Analysis (44.1 kHz mono, 100 frames/s like the live analyzer):
@@ -32,10 +32,10 @@ import numpy as np
 from scipy.fft import dct
 from scipy.ndimage import maximum_filter1d, median_filter, uniform_filter1d
 
-from vjgan.audio.features import FPS, Features
 from vjgan.audio.segmentation import Section, segment
-from vjgan.errors import UserError
-from vjgan.paths import cache_dir
+from vjgan.core.errors import UserError
+from vjgan.core.features import FPS, Features
+from vjgan.core.paths import cache_dir
 
 log = logging.getLogger(__name__)
 

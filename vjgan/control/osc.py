@@ -26,8 +26,8 @@ from typing import Any
 
 from vjgan.control.learn import OscLearn
 from vjgan.control.oscwire import TIMETAG_IMMEDIATE, OscParseError, WireMessage, ntp_to_unix, parse_packet
-from vjgan.control.registry import ControlMessage, ControlQueue, ParamError, ParamRegistry
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.registry import ControlMessage, ControlQueue, ParamError, ParamRegistry
 
 log = logging.getLogger(__name__)
 

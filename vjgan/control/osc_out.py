@@ -17,9 +17,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vjgan.audio.features import PITCH_CLASSES, FeatureBus, Features
 from vjgan.control.oscwire import encode_bundle, encode_message
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.features import PITCH_CLASSES, FeatureBus, Features
 
 log = logging.getLogger(__name__)
 

@@ -31,10 +31,10 @@ import numpy as np
 from imgui_bundle import imgui, implot
 from imgui_bundle.python_backends.glfw_backend import GlfwRenderer
 
-from vjgan.audio.features import PITCH_CLASSES, SOURCE_NAMES
-from vjgan.control.registry import ControlMessage, Param
-from vjgan.errors import UserError
-from vjgan.paths import PRESETS_DIR
+from vjgan.core.errors import UserError
+from vjgan.core.features import PITCH_CLASSES, SOURCE_NAMES
+from vjgan.core.paths import PRESETS_DIR
+from vjgan.core.registry import ControlMessage, Param
 
 if TYPE_CHECKING:
     from vjgan.app.live import LiveApp
@@ -189,9 +189,8 @@ class ControlPanel:
         max_fps: float = 15.0,
         tab: str | None = None,
     ) -> None:
-        from vjgan.render.window import init_glfw
-
-        init_glfw()
+        if not glfw.init():  # the app opened the output window first; this only fails without a display
+            raise UserError("cannot open the panel window: no display (start an X server, or use --no-panel)")
         self.app = app
         glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
         glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 # oscdump line: optional "SECONDS.FRACTION " time tag (bundles), then "ADDRESS TYPES ARGS..."
 _DUMP_LINE = re.compile(r"^(?:[0-9a-f]{8}\.[0-9a-f]{8} )?(/\S*) ?(\S*)(?: (.*))?$")

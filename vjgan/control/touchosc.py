@@ -16,8 +16,8 @@ import zlib
 from pathlib import Path
 
 from vjgan.control.osc_out import CHROMA_NAMES, PREFIX
-from vjgan.control.registry import Param, ParamRegistry
-from vjgan.paths import PRESETS_DIR
+from vjgan.core.paths import PRESETS_DIR
+from vjgan.core.registry import Param, ParamRegistry
 
 LAYOUT_PATH = PRESETS_DIR / "touchosc" / "vjgan.tosc"
 WIDTH, HEIGHT = 1024, 768  # tablet landscape; TouchOSC scales to the device

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vjgan.control.registry import Param, ParamRegistry
+from vjgan.core.registry import Param, ParamRegistry
 
 GROUP = "transport"
 PLAYER = "/vjgan/player"

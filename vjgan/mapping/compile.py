@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from vjgan.errors import UserError
+from vjgan.core.effects import EffectParam
+from vjgan.core.errors import UserError
+from vjgan.core.generator import LatentModel
 from vjgan.mapping import latents as lat
 from vjgan.mapping.modifiers import RouteState
 from vjgan.mapping.schema import key_lines, locate
 from vjgan.mapping.spec import Preset, RouteSpec
 from vjgan.mapping.targets import Target, TargetError, parse_target
-from vjgan.models.base import Generator
-from vjgan.render.effects import EffectParam
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Compiled:
 
 
 def compile_preset(
-    generator: Generator,
+    generator: LatentModel,
     preset: Preset,
     effects: dict[str, dict[str, EffectParam]],
     cache: lat.WsCache | None = None,

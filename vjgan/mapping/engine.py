@@ -20,13 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from vjgan.audio.features import SOURCE_NAMES, Features
-from vjgan.control.registry import Param, ParamError, ParamRegistry
-from vjgan.errors import UserError
+from vjgan.core.effects import EffectParam, available_effects
+from vjgan.core.errors import UserError
+from vjgan.core.features import SOURCE_NAMES, Features
+from vjgan.core.frame import FrameParams, GeneratorParams, ShaderParams
+from vjgan.core.generator import LatentModel
+from vjgan.core.paths import PRESETS_DIR, PathRefused, confine
+from vjgan.core.registry import Param, ParamError, ParamRegistry
 from vjgan.mapping import latents as lat
 from vjgan.mapping.compile import Compiled, CompiledRoute, _carry_state, compile_preset
 from vjgan.mapping.events import EVENTS, EventTracker
-from vjgan.mapping.frame import FrameParams, GeneratorParams, ShaderParams
 from vjgan.mapping.lfo import lfo_value
 from vjgan.mapping.loader import LoadResult, PresetLoader
 from vjgan.mapping.modifiers import process, rising
@@ -35,9 +38,6 @@ from vjgan.mapping.presets import find_preset, save_preset
 from vjgan.mapping.schema import _source_ok
 from vjgan.mapping.spec import CURVES, MODES, Preset
 from vjgan.mapping.targets import Target, TargetError, all_targets, parse_target
-from vjgan.models.base import Generator
-from vjgan.paths import PRESETS_DIR, PathRefused, confine
-from vjgan.render.effects import EffectParam, available_effects
 
 log = logging.getLogger(__name__)
 GROUP = "mapping"
@@ -80,7 +80,7 @@ class MappingEngine:
 
     def __init__(
         self,
-        generator: Generator,
+        generator: LatentModel,
         preset: Preset,
         registry: ParamRegistry | None = None,
         effects: dict[str, dict[str, EffectParam]] | None = None,
@@ -603,7 +603,7 @@ class MappingEngine:
 
 
 def load_engine(
-    generator: Generator, preset: str | Path, registry: ParamRegistry | None = None
+    generator: LatentModel, preset: str | Path, registry: ParamRegistry | None = None
 ) -> MappingEngine:
     """Convenience for the app: find + load + compile a preset by name or path."""
     from vjgan.mapping.presets import load_preset

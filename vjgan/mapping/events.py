@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import replace
 
-from vjgan.audio.features import Features
+from vjgan.core.features import Features
 
 # event source → Features counter field (bar_event uses the engine's bar clock)
 COUNTERS = {"onset_event": "onset_count", "kick_event": "kick_count", "snare_event": "snare_count",

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.generator import LatentModel
 from vjgan.mapping.spec import LATENT_GROUPS, DirectionSpec, LatentSpec
-from vjgan.models.base import Generator
 
 WALK_KEYS = 8
 
@@ -101,7 +101,7 @@ def load_direction_file(path: Path, d: DirectionSpec, num_ws: int, w_dim: int, w
                     f"({num_ws}, {w_dim}); pick a row with index = k)")
 
 
-def group_ranges(generator: Generator) -> dict[str, tuple[int, int]]:
+def group_ranges(generator: LatentModel) -> dict[str, tuple[int, int]]:
     """The generator's coarse/middle/fine ws ranges, or thirds when it declares none."""
     groups = {g: r for g, r in (generator.layer_groups or {}).items() if g in LATENT_GROUPS}
     if groups:
@@ -137,7 +137,7 @@ class WsCache:
     common on stage, so a load should not run the mapping network again for latents it already made.
     """
 
-    def __init__(self, generator: Generator, max_items: int = 4096) -> None:
+    def __init__(self, generator: LatentModel, max_items: int = 4096) -> None:
         self.generator = generator
         self.max_items = max_items
         self._items: dict[tuple[int, float], np.ndarray] = {}
@@ -157,19 +157,19 @@ class WsCache:
             return np.stack([self._items[(s, psi)] for s in seeds])
 
 
-def _ws(generator: Generator, seeds: tuple[int, ...], psi: float, cache: WsCache | None = None) -> np.ndarray:
+def _ws(generator: LatentModel, seeds: tuple[int, ...], psi: float, cache: WsCache | None = None) -> np.ndarray:
     if cache is not None and cache.generator is generator:
         return cache.get(seeds, psi)
     return generator.seeds_to_ws(list(seeds), psi)
 
 
-def _w_avg(generator: Generator) -> np.ndarray:
+def _w_avg(generator: LatentModel) -> np.ndarray:
     w = generator.w_avg
     return w.detach().float().cpu().numpy() if isinstance(w, torch.Tensor) else np.asarray(w, np.float32)
 
 
 def _direction(
-    generator: Generator, name: str, d: DirectionSpec, base: Path, ranges: dict, cache: WsCache | None
+    generator: LatentModel, name: str, d: DirectionSpec, base: Path, ranges: dict, cache: WsCache | None
 ) -> np.ndarray:
     num_ws, w_dim = generator.num_ws, generator.w_dim
     if d.file is not None:
@@ -187,7 +187,7 @@ def _direction(
 
 
 def compile_latents(
-    generator: Generator, spec: LatentSpec, base: Path, where: str, cache: WsCache | None = None
+    generator: LatentModel, spec: LatentSpec, base: Path, where: str, cache: WsCache | None = None
 ) -> LatentBank:
     """Turn seeds/files into arrays once (preset load), checking counts against the group drivers."""
     num_ws, w_dim = generator.num_ws, generator.w_dim

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vjgan.errors import UserError
+from vjgan.core.effects import EffectParam, available_effects
+from vjgan.core.errors import UserError
+from vjgan.core.generator import LatentModel
 from vjgan.mapping.latents import WsCache
 from vjgan.mapping.presets import find_preset, load_preset
-from vjgan.models.base import Generator
-from vjgan.render.effects import EffectParam, available_effects
 
 if TYPE_CHECKING:
     from vjgan.mapping.engine import Compiled
@@ -64,7 +64,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 class PresetLoader(threading.Thread):
     def __init__(
         self,
-        generator: Generator,
+        generator: LatentModel,
         effects: dict[str, dict[str, EffectParam]] | None,
         poll_s: float = 0.25,
         cache: WsCache | None = None,

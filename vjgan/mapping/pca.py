@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.generator import LatentModel
 from vjgan.mapping.latents import weighted_sum
 from vjgan.mapping.targets import PCA_COMPONENTS
-from vjgan.models.base import Generator
 
 log = logging.getLogger(__name__)
 PCA_SAMPLES = 2000  # mapping samples: well under a second of mapping MLP on a CPU, stable top-8 axes
@@ -34,14 +34,14 @@ class PcaResult:
     error: str = ""
 
 
-def has_mapping(generator: Generator) -> bool:
+def has_mapping(generator: LatentModel) -> bool:
     """GANSpace needs z → w; the procedural stand-in has no mapping network."""
     return callable(getattr(generator, "mapping", None)) and bool(getattr(generator, "z_dim", 0))
 
 
-def compute_pca(generator: Generator, k: int = PCA_COMPONENTS, samples: int = PCA_SAMPLES) -> PcaResult:
+def compute_pca(generator: LatentModel, k: int = PCA_COMPONENTS, samples: int = PCA_SAMPLES) -> PcaResult:
     """Synchronous GANSpace → W+ directions (also what the worker runs; offline renders call it directly)."""
-    from vjgan.models.ganspace import ganspace
+    from vjgan.mapping.ganspace import ganspace
 
     if not has_mapping(generator):
         raise UserError(f"PCA: {type(generator).__name__} has no mapping network to analyse")
@@ -54,7 +54,7 @@ def compute_pca(generator: Generator, k: int = PCA_COMPONENTS, samples: int = PC
 class PcaExplorer:
     """Owns the components of one generator. `request()` from any thread; `poll()` on the render thread."""
 
-    def __init__(self, generator: Generator, k: int = PCA_COMPONENTS, samples: int = PCA_SAMPLES) -> None:
+    def __init__(self, generator: LatentModel, k: int = PCA_COMPONENTS, samples: int = PCA_SAMPLES) -> None:
         self.generator, self.k, self.samples = generator, k, samples
         self.directions: np.ndarray | None = None
         self.variance_ratio: np.ndarray | None = None

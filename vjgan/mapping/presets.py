@@ -8,12 +8,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from vjgan.errors import UserError
+from vjgan.core.effects import EffectParam, available_effects
+from vjgan.core.errors import UserError
+from vjgan.core.paths import PRESETS_DIR
 from vjgan.mapping import tomlwrite
 from vjgan.mapping.schema import parse_preset
 from vjgan.mapping.spec import LatentSpec, Preset, RouteSpec
-from vjgan.paths import PRESETS_DIR
-from vjgan.render.effects import EffectParam, available_effects
 
 
 def list_presets(presets_dir: Path = PRESETS_DIR) -> list[Path]:

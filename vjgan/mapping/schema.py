@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from vjgan.audio.features import SOURCE_NAMES
-from vjgan.errors import UserError
+from vjgan.core.effects import EffectParam
+from vjgan.core.errors import UserError
+from vjgan.core.features import SOURCE_NAMES
 from vjgan.mapping.lfo import SHAPES, LfoSpec
 from vjgan.mapping.spec import (
     CURVES,
@@ -28,7 +29,6 @@ from vjgan.mapping.spec import (
     UserSpec,
 )
 from vjgan.mapping.targets import TargetError, parse_target
-from vjgan.render.effects import EffectParam
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.\-]+)\s*=""")
@@ -326,7 +326,7 @@ def _route(c: _Checker, raw: Any, i: int, lfos: dict, user: dict, check_target) 
 
 def _noise_mask(c: _Checker, name: str, base: Path) -> str | None:
     """A procedural mask name of the models stage, or an image file (resolved next to the preset)."""
-    from vjgan.models.noise import MASKS
+    from vjgan.core.vocab import NOISE_MASKS as MASKS
 
     if name in MASKS:
         return name
@@ -341,7 +341,7 @@ def _check_osc(c: _Checker, osc: dict[str, Any] | None) -> None:
     """OSC-learn bindings are the control stage's, but a typo should fail at load like everything else."""
     if not osc:
         return
-    from vjgan.control.learn import Binding
+    from vjgan.core.bindings import Binding
 
     items = osc.get("bindings", [])
     if not isinstance(items, list):

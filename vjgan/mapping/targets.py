@@ -26,25 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vjgan.render.effects import EffectParam
-
-# transform -> (minimum, maximum, neutral). Units follow vjgan.models.bending (see docs/mapping.md).
-BEND_TRANSFORMS: dict[str, tuple[float, float, float]] = {
-    "translate_x": (-1.0, 1.0, 0.0),  # fraction of the layer's width
-    "translate_y": (-1.0, 1.0, 0.0),
-    "rotate": (-360.0, 360.0, 0.0),  # degrees
-    "zoom": (0.05, 8.0, 1.0),  # 1 = identity
-    "flip_x": (0.0, 1.0, 0.0),
-    "flip_y": (0.0, 1.0, 0.0),
-    "mirror_x": (0.0, 1.0, 0.0),
-    "mirror_y": (0.0, 1.0, 0.0),
-    "erode": (0.0, 4.0, 0.0),  # kernel radius in pixels
-    "dilate": (0.0, 4.0, 0.0),
-    "threshold": (0.0, 1.0, 0.0),  # 0 = off
-    "invert": (0.0, 1.0, 0.0),
-    "ablate": (0.0, 1.0, 0.0),  # fraction of channels
-    "ablate_cluster": (0.0, 64.0, 0.0),  # k zeroes saved channel cluster k (0 = off)
-}
+from vjgan.core.effects import EffectParam
+from vjgan.core.vocab import BEND_TRANSFORMS
 
 # simple targets: name -> (minimum, maximum, neutral)
 SCALAR_TARGETS: dict[str, tuple[float, float, float]] = {

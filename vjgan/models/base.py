@@ -7,8 +7,6 @@ presets, the mapping engine (`GeneratorParams.bends/rewrite/noise_strength`) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
@@ -57,7 +55,7 @@ class Generator(torch.nn.Module):
     def set_widescreen(self, mode: str | None) -> None:
         """None | "mirror" | "16:9": widen the output without retraining, where the architecture allows."""
         if mode is not None:
-            from vjgan.errors import UserError
+            from vjgan.core.errors import UserError
 
             raise UserError(f"{type(self).__name__} has no widescreen mode")
 
@@ -71,18 +69,3 @@ class Generator(torch.nn.Module):
         device = next(self.parameters()).device
         z = torch.stack([torch.from_numpy(np.random.RandomState(s).randn(self.z_dim)) for s in seeds])
         return self.mapping(z.float().to(device), truncation_psi).float().cpu().numpy()
-
-
-@dataclass(slots=True)
-class GeneratedFrame:
-    """One generator output on its way to the renderer.
-
-    `image` stays on the generator's device (uint8, H×W×4, RGBA, top row first) so a CUDA
-    renderer can copy it device-to-device; the CPU path uploads it from host memory.
-    """
-
-    image: torch.Tensor
-    seq: int  # GeneratorParams.seq it was made from
-    time: float  # audio time of the params
-    gen_ms: float  # generator forward time
-    wall: float  # perf_counter() when finished

@@ -35,14 +35,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.vocab import BEND_NEUTRAL, BEND_TRANSFORMS
 from vjgan.models.base import Generator
 
-TRANSFORMS: tuple[str, ...] = (
-    "translate_x", "translate_y", "rotate", "zoom", "flip_x", "flip_y", "mirror_x", "mirror_y",
-    "dilate", "erode", "threshold", "invert", "ablate", "ablate_cluster",
-)
-NEUTRAL: dict[str, float] = {t: 0.0 for t in TRANSFORMS} | {"zoom": 1.0}
+TRANSFORMS: tuple[str, ...] = tuple(BEND_TRANSFORMS)
+NEUTRAL: dict[str, float] = BEND_NEUTRAL
 INDEX = {t: i for i, t in enumerate(TRANSFORMS)}
 # transform -> the kind (group of ops) it switches on
 KIND = {t: "geom" for t in TRANSFORMS[:8]} | {"dilate": "morph", "erode": "morph", "threshold": "threshold",

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 FIELDS = 4  # the synthesis network's img_channels when it has this head
 DARK = 0.35  # brightness of the dark bands relative to the light ones

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.paths import ASSETS_DIR
 from vjgan.models.base import Generator
-from vjgan.paths import ASSETS_DIR
 
 DEFAULT_MODEL_PATH: Path = ASSETS_DIR / "default_model.safetensors"
 

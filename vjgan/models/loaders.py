@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.base import Generator
 from vjgan.models.safe_pickle import PersistedObject, safe_load_pickle
 from vjgan.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator, block_resolutions

@@ -16,10 +16,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.vocab import NOISE_MASKS
 from vjgan.models.base import Generator
 
-MASKS = ("radial", "edges", "top", "bottom", "left", "right", "checker", "rings", "stripes")
+MASKS = NOISE_MASKS
 MASK_SIZE = 256
 
 

@@ -34,8 +34,8 @@ from typing import Any
 
 import torch
 
-from vjgan.mapping.frame import GeneratorParams
-from vjgan.models.base import GeneratedFrame, Generator
+from vjgan.core.frame import GeneratedFrame, GeneratorParams
+from vjgan.models.base import Generator
 from vjgan.models.frame_ring import FrameRing, RingStats, ring_size
 from vjgan.models.runner import GeneratorStats, GeneratorThread
 
@@ -89,7 +89,7 @@ def load_model(spec: ModelSpec, device: str = "cpu") -> Generator:
     if callable(spec):
         return spec(device)
     if spec == "procedural":
-        from vjgan.render.procedural import ProceduralGenerator
+        from vjgan.models.procedural import ProceduralGenerator
 
         return ProceduralGenerator().to(device)
     if spec in (None, "default"):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 DIRECTION_SEP = "-"  # name of a direction: "<positive>-<negative>"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.base import Generator
 
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vjgan.errors import UserError
-from vjgan.mapping.frame import GeneratorParams
-from vjgan.models.base import GeneratedFrame, Generator
+from vjgan.core.errors import UserError
+from vjgan.core.frame import GeneratedFrame, GeneratorParams
+from vjgan.models.base import Generator
 from vjgan.models.bending import Bender
 from vjgan.models.noise import NoiseControl
 from vjgan.models.rewrite import Rewriter

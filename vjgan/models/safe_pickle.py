@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 
 @dataclass

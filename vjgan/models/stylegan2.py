@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.contour_head import FIELDS, build_head
 from vjgan.models.stylegan_family import StyleGANFamily
 

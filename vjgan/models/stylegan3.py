@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.stylegan2 import NOISE_MODES, WIDESCREEN_MODES, FullyConnectedLayer, MappingNetwork
 from vjgan.models.stylegan_family import StyleGANFamily
 

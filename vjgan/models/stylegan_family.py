@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.base import Generator
 
 if TYPE_CHECKING:

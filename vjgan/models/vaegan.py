@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.base import Generator
 
 

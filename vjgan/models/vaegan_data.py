@@ -14,7 +14,7 @@ import torch
 from PIL import Image, ImageDraw, UnidentifiedImageError
 from tqdm import tqdm
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.vaegan import Critic, VaeGan, VaeGanConfig, load_vaegan, save_vaegan, tensor_to_uint8
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 from vjgan.models.base import Generator
 
 FORMAT_TAG = "vjgan"

@@ -1,6 +1,6 @@
 """The GLSL post-FX chain: generated frame → shaders/*.frag, one full-screen pass each → output texture.
 
-Each effect is a complete fragment shader file (see shaders/ and vjgan.render.effects for the `@param`
+Each effect is a complete fragment shader file (see shaders/ and vjgan.core.effects for the `@param`
 convention). Passes ping-pong between two framebuffers so any number of effects costs two textures.
 A watcher thread (`watch()`, render/shaderwatch.py) polls the files and hands over changed sources, which
 the render thread compiles (with `poll(force=True)` it scans there, as at start-up); a
@@ -23,10 +23,10 @@ from pathlib import Path
 import moderngl
 import numpy as np
 
-from vjgan.control.registry import Param, ParamRegistry
-from vjgan.mapping.frame import ShaderParams
-from vjgan.paths import SHADERS_DIR
-from vjgan.render.effects import EffectParam, parse_effect_params
+from vjgan.core.effects import EffectParam, parse_effect_params
+from vjgan.core.frame import ShaderParams
+from vjgan.core.paths import SHADERS_DIR
+from vjgan.core.registry import Param, ParamRegistry
 from vjgan.render.shaderwatch import ShaderWatcher, scan
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import moderngl
 import numpy as np
 import torch
 
-from vjgan.models.base import GeneratedFrame
+from vjgan.core.frame import GeneratedFrame
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 AUDIO_FRAME = 1024  # AAC frame size
 

@@ -7,7 +7,7 @@ import os
 
 import moderngl
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vjgan.errors import UserError
-from vjgan.video.latest import LatestThread
+from vjgan.core.errors import UserError
+from vjgan.core.latest import LatestThread
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 HELP = "encode images into latent prototypes / directions (.npz)"
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         have = {**(pt.load_prototypes(args.out) if Path(args.out).exists() else {}), **latents}
         latents.update(pt.directions_between(have, [tuple(d) for d in args.direction]))
     if args.ganspace:
-        from vjgan.models.ganspace import ganspace
+        from vjgan.mapping.ganspace import ganspace
 
         latents.update(ganspace(model, k=args.ganspace).latent_directions(model.num_ws))
     path = pt.save_prototypes(args.out, latents)

@@ -7,9 +7,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # vjgan/
 REPO_DIR = PACKAGE_DIR.parent
 ASSETS_DIR = PACKAGE_DIR / "assets"
 SHADERS_DIR = Path(os.environ.get("VJGAN_SHADERS", REPO_DIR / "shaders"))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vjgan.errors import UserError
-from vjgan.video.latest import LatestThread
+from vjgan.core.errors import UserError
+from vjgan.core.latest import LatestThread
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 HELP = "train a VAE-GAN on a folder of images"
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 HELP = "convert a checkpoint to vjgan's safetensors format"
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from vjgan.paths import SHADERS_DIR
+from vjgan.core.paths import SHADERS_DIR
 
 _PARAM = re.compile(
     r"^\s*uniform\s+float\s+(\w+)\s*;\s*//\s*@param\s+(\S+)\s+(\S+)\s+(\S+)\s*(.*)$", re.MULTILINE

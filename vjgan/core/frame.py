@@ -1,4 +1,5 @@
-"""What the mapping engine hands to the generator thread and the renderer for one frame.
+"""The messages of one frame: what the mapping engine hands to the generator and the renderer, and what
+the generator hands back.
 
 Plain data (numpy, floats, dicts of floats) so it crosses threads cheaply and never holds GPU state:
 the generator thread copies it into its preallocated device tensors.
@@ -7,8 +8,12 @@ the generator thread copies it into its preallocated device tensors.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(slots=True)
@@ -29,7 +34,7 @@ class GeneratorParams:
     bends: dict[str, dict[str, float]] = field(default_factory=dict)
     rewrite: dict[str, float] = field(default_factory=dict)  # layer -> weight scale (1 = original)
     # a VAE-GAN's encoder layers ("enc.*") -> transform -> value: bends what the encoder sees of a camera
-    # frame; applied by the frame-encoder thread (vjgan.video.encoder), not the generator thread
+    # frame; applied by the frame-encoder thread (vjgan.models.frame_encoder), not the generator thread
     encoder_bends: dict[str, dict[str, float]] = field(default_factory=dict)
     seq: int = 0  # increasing counter, lets the generator skip work when nothing changed
 
@@ -50,3 +55,18 @@ class FrameParams:
     # the semantic edits (latent.direction.*, latent.pca.*) already inside generator.latent, kept apart so
     # a latent from elsewhere (a camera frame through the VAE-GAN encoder) gets the same edits
     latent_offset: np.ndarray | None = None
+
+
+@dataclass(slots=True)
+class GeneratedFrame:
+    """One generator output on its way to the renderer.
+
+    `image` stays on the generator's device (uint8, H×W×4, RGBA, top row first) so a CUDA
+    renderer can copy it device-to-device; the CPU path uploads it from host memory.
+    """
+
+    image: torch.Tensor  # on the generator's device (core itself never imports torch)
+    seq: int  # GeneratorParams.seq it was made from
+    time: float  # audio time of the params
+    gen_ms: float  # generator forward time
+    wall: float  # perf_counter() when finished

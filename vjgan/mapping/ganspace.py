@@ -3,7 +3,7 @@
 An unlabelled model still has a few directions along which its w's vary most; PCA of w = mapping(z)
 over many random z finds them (Härkönen et al. 2020). Moving a latent along component k by
 `amount × σ_k`, optionally only on a range of ws rows (coarse/middle/fine), gives interpretable edits
-(pose, colour, lighting…). Works for any `Generator`: it only calls `mapping`.
+(pose, colour, lighting…). Works for any `LatentModel`: it only calls `mapping`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vjgan.errors import UserError
-from vjgan.models.base import Generator
+from vjgan.core.errors import UserError
+from vjgan.core.generator import LatentModel
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,13 @@ class GanSpace:
 
 
 @torch.no_grad()
-def ganspace(generator: Generator, k: int = 10, n_samples: int = 10_000, seed: int = 0,
+def ganspace(generator: LatentModel, k: int = 10, n_samples: int = 10_000, seed: int = 0,
              batch: int = 1000) -> GanSpace:
     """PCA of w = generator.mapping(z) (first ws row; mapping broadcasts one w to all rows) over
     `n_samples` random z. Cost: n_samples mapping-MLP forwards, about a second on a CPU."""
     if n_samples < 2:
         raise UserError("GANSpace needs at least 2 samples")
-    device = next(iter([*generator.parameters(), *generator.buffers()]), torch.zeros(())).device
+    device = torch.as_tensor(generator.w_avg).device  # where the mapping network lives
     g = torch.Generator().manual_seed(seed)
     ws = []
     for i in range(0, n_samples, batch):

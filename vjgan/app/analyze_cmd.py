@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 HELP = "analyse an audio file with the live analyzer (plot / JSON)"
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def plot(result: dict, out: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from vjgan.audio.features import PITCH_CLASSES
+    from vjgan.core.features import PITCH_CLASSES
 
     t = result["time"]
     c = result["curves"]

@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
 
 HELP = "render a music video of an audio file"
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  section {s.label}: {s.start:7.2f} – {s.end:7.2f} s")
         return 0
 
-    from vjgan.render.offline import RenderConfig, render_video
+    from vjgan.app.offline import RenderConfig, render_video
 
     if args.output is None:
         args.output = args.audio.with_suffix(".mp4")

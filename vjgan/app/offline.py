@@ -18,14 +18,14 @@ import numpy as np
 import torch
 
 from vjgan.audio.decode import load_audio
-from vjgan.audio.features import Features
 from vjgan.audio.trackanalysis import SAMPLE_RATE, TrackAnalysis, analyze_track
-from vjgan.control.registry import ParamRegistry
-from vjgan.errors import UserError
+from vjgan.core.errors import UserError
+from vjgan.core.features import Features
+from vjgan.core.frame import GeneratedFrame, GeneratorParams
+from vjgan.core.registry import ParamRegistry
 from vjgan.mapping.engine import MappingEngine
-from vjgan.mapping.frame import GeneratorParams
 from vjgan.mapping.presets import find_preset, load_preset
-from vjgan.models.base import GeneratedFrame, Generator
+from vjgan.models.base import Generator
 from vjgan.models.default import load_default_generator
 from vjgan.models.loaders import load_generator as load_checkpoint
 from vjgan.models.runner import GeneratorThread
@@ -70,7 +70,7 @@ def preset_path(preset: str | None) -> Path:
 
 def load_generator(model: str | None, device: str) -> Generator:
     if model == "procedural":
-        from vjgan.render.procedural import ProceduralGenerator
+        from vjgan.models.procedural import ProceduralGenerator
 
         return ProceduralGenerator().to(device)
     if model in (None, "default"):
