@@ -8,12 +8,9 @@ the generator thread copies it into its preallocated device tensors.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import torch
 
 
 @dataclass(slots=True)
@@ -65,7 +62,7 @@ class GeneratedFrame:
     renderer can copy it device-to-device; the CPU path uploads it from host memory.
     """
 
-    image: torch.Tensor  # on the generator's device (core itself never imports torch)
+    image: Any  # a torch.Tensor on the generator's device (core itself never imports torch)
     seq: int  # GeneratorParams.seq it was made from
     time: float  # audio time of the params
     gen_ms: float  # generator forward time

@@ -13,7 +13,6 @@ from vjgan.models.base import Generator
 
 if TYPE_CHECKING:
     from vjgan.models.contour_head import ContourHead
-    from vjgan.models.stylegan2 import MappingNetwork
 
 
 class StyleGANFamily(Generator):
@@ -29,7 +28,8 @@ class StyleGANFamily(Generator):
         return self._modules.get("head")  # type: ignore[return-value]
 
     @property
-    def mapping_network(self) -> MappingNetwork:
+    def mapping_network(self) -> torch.nn.Module:
+        """stylegan2.MappingNetwork (StyleGAN3 reuses it): z → ws, with its w_avg buffer."""
         return self._modules["mapping"]  # type: ignore[return-value]
 
     @property

@@ -1,0 +1,4 @@
+"""Shared ground every stage may import: the messages between stages (Features, FrameParams,
+GeneratedFrame), the parameter registry and control queue, vocabularies (bend transforms, noise masks,
+effect parameters, pitch classes, source names), small protocols (LatentModel), errors and paths.
+Plain Python and numpy only, so importing it never pulls in torch or GL."""
