@@ -40,3 +40,19 @@ def test_records_live_input_audio_with_the_frames(tmp_path: Path, pulse_server: 
         assert 1.7 < duration < 2.3  # wall-clock timing, not frames / 30
         audio = np.concatenate([f.to_ndarray().ravel() for f in c.decode(audio=0)])
     assert np.sqrt(np.mean(audio**2)) > 0.05  # the tone came through the server into the recording
+
+
+def test_a_stalled_encoder_holds_at_most_the_live_buffer(tmp_path: Path, pulse_server: str) -> None:
+    """No video frame for 1.5 s (the render loop stalled) while the live input keeps coming: the recorder
+    keeps 0.25 s of it, drops and counts the rest, and still writes a playable file."""
+    rec = Recorder(tmp_path / "stall.mp4", (64, 48), fps=30.0, live_device=None, live_buffer_s=0.25)
+    assert rec.add(np.zeros((48, 64, 3), np.uint8), audio_time=0.0)  # starts the input
+    time.sleep(1.5)
+    assert rec.add(np.full((48, 64, 3), 128, np.uint8), audio_time=0.0)
+    rec.close()
+    assert rec.stats.error == "" and rec.stats.frames == 2
+    sr = rec.sample_rate
+    assert rec.stats.audio_dropped > 0.5 * sr  # about 1.25 s of the 1.5 s were refused, not queued
+    with av.open(str(tmp_path / "stall.mp4")) as c:
+        kept = sum(f.samples for f in c.decode(audio=0))
+    assert kept <= 0.25 * sr + 4096  # what the ring held (plus codec padding): memory stayed bounded

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vjgan.audio.ringbuffer import RingBuffer
+from vjgan.core.ringbuffer import RingBuffer
 
 RING_SECONDS = 4.0  # room for the analysis thread to catch up after a stall on a busy machine
 

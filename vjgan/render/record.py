@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from vjgan.core.errors import UserError
+from vjgan.core.ringbuffer import RingBuffer
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class RecorderStats:
     frames: int = 0
-    dropped: int = 0
+    dropped: int = 0  # video frames the full queue refused
+    audio_dropped: int = 0  # live-input samples the full ring refused (the encoder fell 10 s behind)
     error: str = ""
 
 
@@ -39,6 +41,7 @@ class Recorder:
         sample_rate: int = 44100,
         queue_size: int = 8,
         live_device: str | int | None | bool = False,
+        live_buffer_s: float = 10.0,
     ) -> None:
         """`audio`: (n, channels) float32 of the file being played; or `live_device` (None = default input,
         False = none) to record the live input alongside."""
@@ -63,7 +66,9 @@ class Recorder:
         self._video.pix_fmt = "yuv420p"
         self._video.options = {"crf": "20", "preset": "veryfast"}
         self._audio_stream = None
-        self._live_q: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
+        # the live input's blocks wait here for the next video frame: a fixed ring, so the input callback
+        # allocates nothing and a stalled encoder costs at most `live_buffer_s` of audio (dropped, counted)
+        self._live_ring = RingBuffer(max(1, int(live_buffer_s * sample_rate)), channels=2)
         self._live = None
         if self.audio is not None:
             layout = "stereo" if self.audio.shape[1] == 2 else "mono"
@@ -84,7 +89,7 @@ class Recorder:
             import sounddevice as sd
 
             stream = sd.InputStream(samplerate=self.sample_rate, channels=2, dtype="float32", device=device,
-                                    callback=lambda data, frames, t, status: self._live_q.put(data.copy()))
+                                    callback=lambda data, frames, t, status: self._live_ring.write(data))
             return stream
         except Exception as exc:  # noqa: BLE001 - no input: record video only, and say so
             log.warning("recording without audio: cannot open the input for recording (%s)", exc)
@@ -144,11 +149,11 @@ class Recorder:
         if self._audio_stream is None:
             return
         if self._live is not None:
-            while True:
-                try:
-                    self._encode_audio(self._live_q.get_nowait())
-                except queue.Empty:
-                    return
+            block = self._live_ring.read_available()
+            if len(block):
+                self._encode_audio(block)
+            self.stats.audio_dropped = self._live_ring.dropped_frames
+            return
         assert self.audio is not None
         prev, self._prev = self._prev, (audio_time, wall)
         if prev is None:

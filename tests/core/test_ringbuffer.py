@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from vjgan.audio.ringbuffer import RingBuffer
+from vjgan.core.ringbuffer import RingBuffer
 
 
 def test_producer_thread_order_and_no_loss() -> None:
