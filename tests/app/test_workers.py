@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +92,23 @@ def test_stop_during_a_slow_switch_leaves_no_audio_running(app: LiveApp, tmp_pat
     worker.join(30.0)
     assert not worker.is_alive()
     assert not [t for t in threading.enumerate() if t.name == "audio-analysis" and t.is_alive()]
+
+
+def test_results_not_yet_applied_count_against_the_bound() -> None:
+    """A render loop that stops draining: finished results wait, and new requests are refused instead of
+    piling up in the results queue (#14 item 8)."""
+    from vjgan.app.workers import Worker, WorkerBusy
+
+    worker = Worker(maxsize=4)
+    try:
+        for i in range(4):
+            worker.submit(f"job{i}", lambda: 1)
+        deadline = time.monotonic() + 10
+        while worker._jobs.qsize() and time.monotonic() < deadline:  # all four ran; none applied
+            time.sleep(0.01)
+        with pytest.raises(WorkerBusy, match="4 actions are already waiting"):
+            worker.submit("one more", lambda: 1)
+        assert worker.drain() == 4 and worker.pending == 0
+        worker.submit("after the drain", lambda: 1)  # accepted again
+    finally:
+        worker.stop()

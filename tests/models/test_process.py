@@ -157,3 +157,26 @@ def test_the_child_runs_only_the_calls_in_its_table() -> None:
         assert wait_for(lambda: proc.latest() is not None and proc.latest().seq == 7)
     finally:
         proc.stop()
+
+
+def test_a_hung_childs_outbox_stays_small() -> None:
+    """The child stops reading (SIGSTOP) while a thousand submits and calls arrive: the outbox keeps one
+    submit and the newest call of each method, not the backlog (#14 item 8)."""
+    gen = ProceduralGenerator()
+    proc = GeneratorProcess("procedural", gen, hang_s=60.0).start()  # no restart during the test
+    try:
+        assert wait_for(lambda: proc.ready)
+        os.kill(proc.pid, signal.SIGSTOP)
+        ws = gen.seeds_to_ws([1])[0]
+        big = np.repeat(ws[None], 64, axis=0).reshape(-1, ws.shape[-1])  # fills the pipe's buffer fast
+        for i in range(1000):
+            proc.submit(GeneratorParams(latent=big, seq=i + 1))
+            proc.call("set_noise_mode", "random" if i % 2 else "const")
+            proc.call("set_widescreen", None)
+        link = proc._link
+        with link._cond:
+            kinds = [type(m).__name__ + (f".{m.method}" if isinstance(m, Call) else "") for m in link._outbox]
+        assert len(kinds) <= 3 and len(set(kinds)) == len(kinds), kinds
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+        proc.stop()

@@ -50,6 +50,7 @@ class Worker:
     """A single daemon thread with a bounded job queue and a results queue drained by the render loop."""
 
     def __init__(self, name: str = "vjgan-worker", maxsize: int = 16) -> None:
+        self.maxsize = maxsize
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
         self._done: queue.SimpleQueue[JobDone] = queue.SimpleQueue()
         self.history: deque[JobDone] = deque(maxlen=64)  # applied results, newest last
@@ -65,10 +66,14 @@ class Worker:
 
     def submit(self, name: str, work: Callable[[], Any], apply: Callable[[Any], None] | None = None,
                failed: Callable[[BaseException], None] | None = None) -> None:
-        try:
-            self._jobs.put_nowait(Job(name, work, apply, failed))
-        except queue.Full:
-            raise WorkerBusy(f"{name}: {self._jobs.maxsize} actions are already waiting; try again") from None
+        busy = self._pending >= self.maxsize  # counts finished results not yet applied too: both queues bounded
+        if not busy:
+            try:
+                self._jobs.put_nowait(Job(name, work, apply, failed))
+            except queue.Full:
+                busy = True
+        if busy:
+            raise WorkerBusy(f"{name}: {self.maxsize} actions are already waiting; try again")
         self._pending += 1
 
     def drain(self) -> int:

@@ -184,16 +184,19 @@ class _Link:
 
     def post(self, msg: ToChild) -> None:
         """Queue `msg` for the child; never waits. Newer params replace queued ones (latest wins, and an
-        urgent submission replaced by a routine one stays urgent)."""
+        urgent submission replaced by a routine one stays urgent), a newer call of a method its queued call:
+        the outbox holds at most one Submit, one Call per method and a Stop, however long the child hangs."""
         with self._cond:
             if self._ended:
                 return
-            if isinstance(msg, Submit):
-                for i, old in enumerate(self._outbox):
-                    if isinstance(old, Submit):
-                        del self._outbox[i]
-                        msg = replace(msg, urgent=msg.urgent or old.urgent)
-                        break
+            for i, old in enumerate(self._outbox):
+                if isinstance(msg, Submit) and isinstance(old, Submit):
+                    del self._outbox[i]
+                    msg = replace(msg, urgent=msg.urgent or old.urgent)
+                    break
+                if isinstance(msg, Call) and isinstance(old, Call) and old.method == msg.method:
+                    del self._outbox[i]  # calls set state: the newest of each wins
+                    break
             self._outbox.append(msg)
             self._cond.notify()
 

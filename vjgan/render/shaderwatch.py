@@ -60,7 +60,7 @@ class ShaderWatcher:
         self.folder = folder
         self.interval = interval
         self._known = dict(known)
-        self._out: queue.SimpleQueue[ShaderScan] = queue.SimpleQueue()
+        self._out: queue.Queue[ShaderScan] = queue.Queue(maxsize=16)
         self._halt = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shader-watch", daemon=True)
         self._thread.start()
@@ -71,8 +71,12 @@ class ShaderWatcher:
                 found = scan(self.folder, self._known)
             except OSError:  # the folder went away: keep the effects, look again later
                 continue
-            if found is not None:
-                self._out.put(found)
+            while found is not None and not self._halt.is_set():
+                try:  # a render loop that stopped taking results holds this thread, not memory
+                    self._out.put(found, timeout=self.interval)
+                    found = None
+                except queue.Full:
+                    continue
 
     def changes(self) -> list[ShaderScan]:
         out = []
