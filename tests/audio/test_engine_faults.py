@@ -78,3 +78,23 @@ def test_a_fault_on_every_hop_backs_off_and_is_reported(caplog: pytest.LogCaptur
     records = [r for r in caplog.records if "audio analysis failed" in r.getMessage()]
     assert len(records) == st.restarts
     assert sum(bool(r.exc_info) for r in records) == 1  # one traceback, then one line per restart
+
+
+def test_tempo_commands_while_the_analysis_is_down_are_bounded() -> None:
+    """A flood of nudges (OSC at any rate) while the analysis thread is not running: 64 wait, the rest are
+    refused and counted; once the thread runs, the waiting ones reach the tracker (#14 item 8)."""
+    eng, _ = _engine(OnlineAnalyzer(SR), (0.05, 1.0))
+    for _ in range(1000):
+        eng.nudge(0.01)
+    assert eng._tempo_cmds.qsize() == 64 and eng.tempo_dropped == 1000 - 64
+    eng.start()  # warm-up renews the tracker: no estimate yet, so the nudges start from 120 BPM
+    try:
+        def held() -> float | None:
+            beats = eng.analyzer.beats
+            return None if beats.period is None else beats.fps * 60.0 / beats.period
+
+        assert wait_for(lambda: eng._tempo_cmds.empty() and held() is not None and abs(held() - 120.64) < 1e-6,
+                        timeout=10.0), held()  # all 64 waiting nudges, no more
+        assert eng.analyzer.beats.manual
+    finally:
+        eng.stop()

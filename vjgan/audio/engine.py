@@ -96,7 +96,9 @@ class AudioEngine:
         self.error: BaseException | None = None  # the newest exception of the analysis loop
         self.restarts = 0
         self.last_error = ""
-        self._tempo_cmds: queue.SimpleQueue[TempoCommand] = queue.SimpleQueue()
+        # bounded: a flood of taps/nudges while the analysis thread is down (or restarting) is refused
+        self._tempo_cmds: queue.Queue[TempoCommand] = queue.Queue(maxsize=64)
+        self.tempo_dropped = 0
         self._taps: deque[float] = deque(maxlen=TAP_KEEP)
 
     # ---- tap tempo / nudge (any thread; applied by the analysis thread before its next hop) ---------
@@ -110,17 +112,25 @@ class AudioEngine:
         if len(self._taps) < 2:
             return None
         bpm = 60.0 / float(np.median(np.diff(np.asarray(self._taps))))
-        self._tempo_cmds.put(TempoCommand("set", bpm, now))
+        self._post_tempo(TempoCommand("set", bpm, now))
         return bpm
 
     def nudge(self, bpm: float) -> None:
         """Shift the tempo by `bpm` (e.g. +2 / -2) and hold it."""
-        self._tempo_cmds.put(TempoCommand("nudge", float(bpm)))
+        self._post_tempo(TempoCommand("nudge", float(bpm)))
 
     def auto_tempo(self) -> None:
         """Drop a tapped/nudged tempo: the tracker's own estimate takes over again."""
         self._taps.clear()
-        self._tempo_cmds.put(TempoCommand("auto"))
+        self._post_tempo(TempoCommand("auto"))
+
+    def _post_tempo(self, cmd: TempoCommand) -> None:
+        try:
+            self._tempo_cmds.put_nowait(cmd)
+        except queue.Full:
+            self.tempo_dropped += 1
+            if self.tempo_dropped == 1 or self.tempo_dropped % 100 == 0:
+                log.warning("tempo: %d commands refused (the analysis thread is not taking them)", self.tempo_dropped)
 
     def _apply_tempo_commands(self) -> None:
         tracker = self.analyzer.beats
