@@ -14,16 +14,13 @@ import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vjgan.core.effects import EffectParam, available_effects
 from vjgan.core.errors import UserError
 from vjgan.core.generator import LatentModel
+from vjgan.mapping.compile import Compiled, compile_preset
 from vjgan.mapping.latents import WsCache
 from vjgan.mapping.presets import find_preset, load_preset
-
-if TYPE_CHECKING:
-    from vjgan.mapping.engine import Compiled
 
 log = logging.getLogger(__name__)
 # loaders still running at interpreter exit are stopped and joined first: a daemon thread torn down
@@ -111,8 +108,6 @@ class PresetLoader(threading.Thread):
             self.join(timeout=5.0)
 
     def _load(self, path_or_name: str | Path, crossfade: float, reload: bool, presets_dir: Path) -> None:
-        from vjgan.mapping.engine import compile_preset
-
         path: Path | None = None
         try:
             path = find_preset(path_or_name, presets_dir)

@@ -1,19 +1,33 @@
-"""Preset files: load (parse + validate), save (our own TOML writer), find by name in presets/."""
+"""Preset files: load (parse + validate), save (tomlkit), find by name in presets/.
+
+Saving over an existing file edits that file's TOML document in place (tomlkit), so the comments and layout
+the artist wrote survive: changed values are replaced where they stand, new keys and routes are appended,
+keys the live state no longer has are removed.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import AoT, Item
 
 from vjgan.core.effects import EffectParam, available_effects
 from vjgan.core.errors import UserError
 from vjgan.core.paths import PRESETS_DIR
-from vjgan.mapping import tomlwrite
+from vjgan.mapping.lfo import LfoSpec
 from vjgan.mapping.schema import parse_preset
-from vjgan.mapping.spec import LatentSpec, Preset, RouteSpec
+from vjgan.mapping.spec import DirectionSpec, EnvelopeSpec, LatentSpec, Preset, RouteSpec, UserSpec
+
+log = logging.getLogger(__name__)
+_ROUTE_FIELDS = ("gain", "offset", "curve", "curve_amount", "threshold", "attack_ms", "release_ms", "mode", "enabled")
 
 
 def list_presets(presets_dir: Path = PRESETS_DIR) -> list[Path]:
@@ -58,13 +72,14 @@ def _rebase(file: Path, src: Path | None, dst: Path) -> str:
         return full.resolve().as_posix()
 
 
-def _route_dict(r: RouteSpec) -> dict[str, Any]:
+def _route_dict(r: RouteSpec, full: bool) -> dict[str, Any]:
+    """A route's table; fields at their default are left out unless `full`."""
     d: dict[str, Any] = {"source": r.source, "target": r.target}
-    if r.source == "const":
+    if r.source == "const" or full:
         d["value"] = r.value
     default = RouteSpec(source="", target="")
-    for k in ("gain", "offset", "curve", "curve_amount", "threshold", "attack_ms", "release_ms", "mode", "enabled"):
-        if getattr(r, k) != getattr(default, k):
+    for k in _ROUTE_FIELDS:
+        if full or getattr(r, k) != getattr(default, k):
             d[k] = getattr(r, k)
     if r.clamp_min is not None or r.clamp_max is not None:
         d["clamp"] = [r.clamp_min if r.clamp_min is not None else -1e6, r.clamp_max if r.clamp_max is not None else 1e6]
@@ -77,8 +92,9 @@ def _route_dict(r: RouteSpec) -> dict[str, Any]:
     return d
 
 
-def preset_to_dict(p: Preset, dest_dir: Path | None = None) -> dict[str, Any]:
-    """The TOML structure of a preset (inverse of schema.parse_preset)."""
+def preset_to_dict(p: Preset, dest_dir: Path | None = None, full: bool = False) -> dict[str, Any]:
+    """The TOML structure of a preset (inverse of schema.parse_preset). Values at their default are left
+    out, unless `full`: then they are there for a file that spells them out to keep its line."""
     lat: LatentSpec = p.latents
     src = p.path.parent if p.path is not None else None
     dst = dest_dir if dest_dir is not None else (src or Path.cwd())
@@ -112,7 +128,7 @@ def preset_to_dict(p: Preset, dest_dir: Path | None = None) -> dict[str, Any]:
                 **({"file": fpath(d.file)} if d.file is not None else {}),
                 **({"key": d.key} if d.key is not None else {}),
                 **({"index": d.index} if d.index is not None else {}),
-                **({"subtract_mean": True} if d.subtract_mean else {}),
+                **({"subtract_mean": d.subtract_mean} if d.subtract_mean or full else {}),
                 "scale": d.scale,
                 "groups": list(d.groups),
             }
@@ -132,7 +148,7 @@ def preset_to_dict(p: Preset, dest_dir: Path | None = None) -> dict[str, Any]:
         if k.startswith("shader."):
             effect, _, u = k[7:].partition(".")
             uniforms.setdefault(effect, {})[u] = v
-    if p.chain or uniforms:
+    if p.chain or uniforms or full:
         out["shader"] = {"chain": list(p.chain), **({"uniforms": uniforms} if uniforms else {})}
     if p.lfos:
         out["lfos"] = {
@@ -142,19 +158,140 @@ def preset_to_dict(p: Preset, dest_dir: Path | None = None) -> dict[str, Any]:
     if p.user:
         out["user"] = {n: {"value": u.value, "min": u.minimum, "max": u.maximum} for n, u in p.user.items()}
     if p.routes:
-        out["routes"] = [_route_dict(r) for r in p.routes]
+        out["routes"] = [_route_dict(r, full) for r in p.routes]
     for k, table in p.extra.items():
         out[k] = table
     return out
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal as TOML values: 2 and 2.0 are (a file's `2` stays), true and 1 are not."""
+    if isinstance(a, Item):
+        a = a.unwrap()
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+_NO_DEFAULT = object()
+
+
+def _defaults() -> dict[str, Any]:
+    """What the schema assumes for a key left out, shaped like the file ("*": any entry of a named table,
+    a one-item list: any [[routes]] item); from the spec dataclasses, which are the schema's defaults."""
+    p = Preset(latents=LatentSpec(directions={"*": DirectionSpec()}), lfos={"*": LfoSpec()}, user={"*": UserSpec()},
+               routes=[RouteSpec(source="", target="", envelope=EnvelopeSpec())])
+    d = preset_to_dict(p, full=True)
+    del d["preset"]["name"], d["routes"][0]["source"], d["routes"][0]["target"]  # required: no default
+    return d
+
+
+def _sub(defaults: Any, key: str) -> Any:
+    if isinstance(defaults, Mapping):
+        return defaults.get(key, defaults.get("*", _NO_DEFAULT))
+    return _NO_DEFAULT
+
+
+def _strip(value: Any, defaults: Any) -> Any:
+    """`value` without the keys at their default, for a table the file does not have yet."""
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            sub = _sub(defaults, k)
+            if sub is _NO_DEFAULT or not _same(v, sub):
+                out[k] = _strip(v, sub)
+        return out
+    if _is_tables(value):
+        return [_strip(x, defaults[0] if isinstance(defaults, list) else _NO_DEFAULT) for x in value]
+    return value
+
+
+def _is_tables(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, Mapping) for x in v)
+
+
+def _item(v: Any, in_array_table: bool = False) -> Any:
+    """A new TOML item: a list of tables becomes [[...]]; a flat table inside one is written inline
+    (`envelope = { ... }`), as people write it."""
+    if _is_tables(v):
+        aot = tomlkit.aot()
+        for x in v:
+            aot.append(_table(x))
+        return aot
+    if in_array_table and isinstance(v, Mapping) and not any(isinstance(x, Mapping | list) for x in v.values()):
+        inline = tomlkit.inline_table()
+        inline.update(v)
+        return inline
+    return v
+
+
+def _table(d: Mapping[str, Any]) -> Any:
+    t = tomlkit.table()
+    for k, v in d.items():
+        t[k] = _item(v, in_array_table=True)
+    return t
+
+
+def _merge(doc: MutableMapping[str, Any], new: Mapping[str, Any], defaults: Any, in_array_table: bool) -> None:
+    """Make the tomlkit table `doc` hold `new` (every field), touching only what differs: a key the file has
+    gets its new value in its own line, a key it lacks is added only when not at its default, a key `new`
+    has not is removed."""
+    for key in [k for k in doc if k not in new]:
+        del doc[key]
+    for key, value in new.items():
+        sub = _sub(defaults, key)
+        cur = doc.get(key)
+        if key not in doc:
+            if sub is _NO_DEFAULT or not _same(value, sub):
+                doc[key] = _item(_strip(value, sub), in_array_table)
+        elif isinstance(cur, Mapping) and isinstance(value, Mapping):
+            _merge(cur, value, sub, in_array_table)  # type: ignore[arg-type]
+        elif _is_tables(cur) and _is_tables(value):
+            item_defaults = sub[0] if isinstance(sub, list) else _NO_DEFAULT
+            for i, item in enumerate(value):
+                if i < len(cur):
+                    _merge(cur[i], item, item_defaults, True)
+                else:  # a table in [[...]], or one in an inline array of tables
+                    cur.append(_table(_strip(item, item_defaults)) if isinstance(cur, AoT) else item)
+            while len(cur) > len(value):
+                del cur[-1]
+        elif isinstance(value, Mapping) and not isinstance(cur, Mapping) and set(_strip(value, sub)) <= {"value"}:
+            if not _same(cur, value["value"]):  # `drive = 0.5` in [user]: the short form stays short
+                doc[key] = value["value"]
+        elif not _same(cur, value):
+            doc[key] = _item(value, in_array_table)
+
+
+def preset_text(preset: Preset, path: Path) -> str:
+    """The TOML text `save_preset` writes to `path`: the file already there edited in place when it is
+    TOML, else a new document (defaults of routes left out, as before)."""
+    if path.is_file():
+        try:
+            doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+            _merge(doc, preset_to_dict(preset, path.parent, full=True), _defaults(), False)
+            text = tomlkit.dumps(doc)
+            tomllib.loads(text)  # what the loader will read
+            return text
+        except (OSError, UnicodeDecodeError, TOMLKitError, tomllib.TOMLDecodeError) as exc:
+            log.warning("%s: cannot edit it in place (%s); writing a new file over it", path, exc)
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment(f"vjgan preset '{preset.name}' (saved from the live state)"))
+    doc.add(tomlkit.nl())
+    _merge(doc, preset_to_dict(preset, path.parent), _NO_DEFAULT, False)
+    return tomlkit.dumps(doc)
+
+
 def save_preset(preset: Preset, path: str | Path) -> Path:
-    """Write a preset as TOML (atomically, so a watcher never reads half a file)."""
+    """Write a preset as TOML (atomically, so a watcher never reads half a file), keeping the comments and
+    layout of the file it replaces."""
     path = Path(path)
     if path.suffix != ".toml":
         path = path.with_suffix(".toml")
-    comment = f"vjgan preset '{preset.name}' (saved from the live state)"
-    text = tomlwrite.dumps(preset_to_dict(preset, path.parent), comment=comment)
+    text = preset_text(preset, path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
