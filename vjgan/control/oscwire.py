@@ -1,4 +1,5 @@
-"""OSC 1.0 wire format: a strict, bounded parser (built on python-osc's primitive readers) and a small encoder.
+"""OSC wire format: a strict, bounded packet parser (built on python-osc's primitive readers), a small
+encoder, and the two ways OSC packets are framed on a TCP stream (OSC 1.0 length prefix, OSC 1.1 SLIP).
 
 Why not python-osc's `OscPacket`: it accepts unknown type tags with only a log line, pads truncated floats,
 recurses without a depth limit into nested bundles and converts time tags to wall-clock floats. A server
@@ -179,3 +180,41 @@ def encode_bundle(elements: Sequence[bytes], timetag: int = TIMETAG_IMMEDIATE) -
         parts.append(struct.pack(">i", len(e)))
         parts.append(e)
     return b"".join(parts)
+
+
+# --- stream framing (OSC over TCP) -----------------------------------------------------------------------
+
+SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
+
+
+def length_frames(buf: bytearray, limit: int) -> tuple[list[bytes], bool]:
+    """Complete int32-length-prefixed frames (OSC 1.0) consumed from `buf`; False when a frame exceeds `limit`."""
+    frames = []
+    while len(buf) >= 4:
+        size = int.from_bytes(buf[:4], "big", signed=True)
+        if size < 0 or size > limit:
+            return frames, False
+        if len(buf) < 4 + size:
+            break
+        frames.append(bytes(buf[4 : 4 + size]))
+        del buf[: 4 + size]
+    return frames, True
+
+
+def slip_frames(buf: bytearray, limit: int) -> tuple[list[bytes], bool]:
+    """Complete SLIP (RFC 1055, OSC 1.1) frames consumed from `buf`; False when one exceeds `limit`."""
+    frames = []
+    while True:
+        end = buf.find(bytes([SLIP_END]), 1 if buf[:1] == bytes([SLIP_END]) else 0)
+        if end < 0:
+            return frames, len(buf) <= 2 * limit + 2
+        raw = bytes(buf[:end]).lstrip(bytes([SLIP_END]))
+        del buf[: end + 1]
+        if not raw:
+            continue
+        frame = raw.replace(bytes([SLIP_ESC, SLIP_ESC_END]), bytes([SLIP_END])).replace(
+            bytes([SLIP_ESC, SLIP_ESC_ESC]), bytes([SLIP_ESC])
+        )
+        if len(frame) > limit:
+            return frames, False
+        frames.append(frame)
