@@ -54,6 +54,17 @@ def test_cache_roundtrip_without_pickle(click_wav) -> None:
     assert analysis_cache_path(path, n_sections=3) != cached
 
 
+def test_a_new_analysis_version_never_reads_an_old_cache(click_wav, monkeypatch) -> None:
+    """Bumping ANALYSIS_VERSION (the offline features changed) moves every file to a new cache entry."""
+    from vjgan.audio import trackcache
+
+    path, _ = click_wav
+    analyze_track(path, progress=False)
+    old = analysis_cache_path(path)
+    monkeypatch.setattr(trackcache, "ANALYSIS_VERSION", trackcache.ANALYSIS_VERSION + 1)
+    assert analysis_cache_path(path) != old and load_cached_analysis(path) is None
+
+
 def test_each_beat_is_one_event_at_video_rate(click_wav) -> None:
     path, clicks = click_wav
     a = analyze_track(path, progress=False)

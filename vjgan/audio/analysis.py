@@ -1,7 +1,9 @@
 """The online analyzer: one 10 ms hop of samples in, one `Features` snapshot out.
 
-Pure and single-threaded (no clock, no I/O), so the live engine, `vjgan analyze` and the offline
-renderer get identical results for identical samples. Onset strength is madmom's online RNN onset
+Pure and single-threaded (no clock, no I/O), so the live engine and `vjgan analyze` get identical
+results for identical samples. The whole-track analysis (trackdsp.py, offline render and rehearsal) shares
+every spectral definition with it (featuredefs.py) but not its causal constraints; docs/audio.md says
+which differences are deliberate. Onset strength is madmom's online RNN onset
 activation (its 8 ONNX networks, ~0.6 ms per hop here, fed by a numpy re-implementation of madmom's
 pre-processing that gives the same features at a quarter of the cost); everything else comes from two
 FFTs per hop (spectral.py), one of madmom's 8 online beat LSTMs and an envelope-based beat tracker
@@ -13,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from vjgan.audio.beat import BeatTracker
+from vjgan.audio.featuredefs import LONG, RMS_WINDOW, SAMPLE_RATE, normalise_chroma
 from vjgan.audio.peaks import OnlinePeakPicker
-from vjgan.audio.spectral import LONG, SpectralAnalyzer
+from vjgan.audio.spectral import SpectralAnalyzer
 from vjgan.core.features import FPS, Features
 
-ANALYSIS_RATE = 44100  # madmom's onset network was trained at this rate
+ANALYSIS_RATE = SAMPLE_RATE  # 44.1 kHz: madmom's onset network was trained at this rate
 
 
 class PeakNorm:
@@ -183,11 +186,10 @@ class OnlineAnalyzer:
         return (self._onset_peaks.delay + 1) / self.fps
 
     def _chroma(self, c: np.ndarray, norm: PeakNorm) -> tuple[float, ...]:
-        m = float(c.max())
-        # max-normalise, but not when the harmonic part is near silent (noise would fill all 12)
-        den = max(m, 0.05 * norm.peak)
-        norm(m)
-        return tuple((c / den).astype(float).tolist()) if den > 0 else (0.0,) * 12
+        """Max-normalised, floored by the running chroma peak (before this frame raises it)."""
+        out = normalise_chroma(c, norm.peak)
+        norm(float(c.max()))
+        return tuple(out.tolist())
 
     def process(self, hop: np.ndarray, time: float | None = None) -> Features:
         """Analyse the next hop. `time`: the source's audio time of the hop's end (default: samples seen)."""
@@ -212,7 +214,7 @@ class OnlineAnalyzer:
         kick_event = self._kick_peaks.update(kick)
         snare_event = self._snare_peaks.update(snare)
 
-        last = buf[-2 * n :]
+        last = buf[-RMS_WINDOW:]
         rms = float(np.sqrt(np.dot(last, last) / len(last)))
         self._rms_smooth += self._rms_alpha * (rms - self._rms_smooth)
 

@@ -1,10 +1,10 @@
-"""Spectral features per 10 ms hop: bands, kick/snare flux, online HPSS, chroma.
+"""Spectral features per 10 ms hop, live: bands, kick/snare flux, online HPSS, chroma.
 
-Two windows because the features want different trade-offs: 2048 samples (46 ms) keep drum hits sharp
-for the band energies and kick/snare flux; 4096 samples (93 ms) resolve semitones well enough for
-chroma. The harmonic part is the causal median over the last 25 frames (250 ms) of each frequency bin:
-a drum hit occupies fewer than half of them, so it does not reach the median and does not light up
-the chroma; what remains above the median is the percussive part.
+The definitions (windows, bands, pitch-class weights, compression) are featuredefs.py's, shared with the
+whole-track analysis; this class adds what only a live analyzer needs: the windows end at the newest
+sample, the previous frame for the flux, and the ring of the last 25 pitch-window frames whose per-bin
+median is the harmonic part. A drum hit occupies fewer than half of them, so it does not reach the median
+and does not light up the chroma; what remains above the median is the percussive part.
 """
 
 from __future__ import annotations
@@ -13,21 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SHORT = 2048
-LONG = 4096
-MEDIAN_FRAMES = 25
+from vjgan.audio.featuredefs import (
+    HARMONIC_MEDIAN_FRAMES,
+    LONG,
+    SAMPLE_RATE,
+    SHORT,
+    DrumBands,
+    PitchBands,
+    log_magnitude,
+)
 
-
-def _pitch_class_matrix(freqs: np.ndarray, fmin: float, fmax: float) -> np.ndarray:
-    """12 × bins soft assignment of FFT bins to pitch classes (Gaussian in semitones, σ = 0.4)."""
-    m = np.zeros((12, len(freqs)), dtype=np.float32)
-    ok = (freqs >= fmin) & (freqs <= fmax)
-    midi = 69.0 + 12.0 * np.log2(freqs[ok] / 440.0)
-    for pc in range(12):
-        d = (midi - pc) % 12.0
-        d = np.minimum(d, 12.0 - d)
-        m[pc, ok] = np.exp(-0.5 * (d / 0.4) ** 2)
-    return m
+__all__ = ["LONG", "SHORT", "SpectralAnalyzer", "SpectralFrame"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,58 +37,42 @@ class SpectralFrame:
     harmonic: float
     chroma: np.ndarray  # 12, harmonic part, un-normalised energy
     bass_chroma: np.ndarray
+    harmonic_fresh: bool = True  # False: the harmonic median was not recomputed this hop (it is every 2nd)
 
 
 class SpectralAnalyzer:
     """Stateful per-hop spectral front end (a few hundred µs per hop)."""
 
-    def __init__(self, sample_rate: int = 44100) -> None:
+    def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
         self.sr = sample_rate
-        self._win_s = np.hanning(SHORT).astype(np.float32)
-        self._win_l = np.hanning(LONG).astype(np.float32)
-        fs = np.fft.rfftfreq(SHORT, 1.0 / sample_rate)
-        fl = np.fft.rfftfreq(LONG, 1.0 / sample_rate)
-        self._bass = (fs >= 20) & (fs < 250)
-        self._mid = (fs >= 250) & (fs < 4000)
-        self._high = fs >= 4000
-        self._kick = (fs >= 30) & (fs < 150)
-        self._snare = (fs >= 2000) & (fs < 10000)
-        # HPSS and chroma only need the range where pitches (and their first partials) live
-        self._nl = int(np.searchsorted(fl, 3000.0))
-        fl = fl[: self._nl]
-        self._chroma_m = _pitch_class_matrix(fl, 110.0, 3000.0)
-        self._bass_chroma_m = _pitch_class_matrix(fl, 40.0, 260.0)
-        self._hist = np.zeros((MEDIAN_FRAMES, self._nl), dtype=np.float32)
+        self._drums = DrumBands(sample_rate)
+        self._pitch = PitchBands(sample_rate)
+        self._hist = np.zeros((HARMONIC_MEDIAN_FRAMES, self._pitch.n_bins), dtype=np.float32)
         self._hi = 0
         self._harm: np.ndarray | None = None
-        self._prev_short = np.zeros(len(fs), dtype=np.float32)
-        self._scale_s = 2.0 / self._win_s.sum()
-        self._scale_l = 2.0 / self._win_l.sum()
+        self._prev_log = np.zeros(len(self._drums.freqs), dtype=np.float32)  # silence before the first hop
 
     def process(self, window: np.ndarray) -> SpectralFrame:
         """`window`: the newest ≥ 4096 mono samples."""
-        s = np.abs(np.fft.rfft(window[-SHORT:] * self._win_s)) * self._scale_s
-        p = s * s
-        bass = float(np.log1p(1e3 * p[self._bass].sum()))
-        mid = float(np.log1p(1e3 * p[self._mid].sum()))
-        high = float(np.log1p(1e3 * p[self._high].sum()))
-        logs = np.log1p(100.0 * s)
-        diff = np.maximum(logs - self._prev_short, 0.0)
-        self._prev_short = logs
-        kick = float(diff[self._kick].mean())
-        snare = float(diff[self._snare].mean())
+        drums, pitch = self._drums, self._pitch
+        s = drums.spectrum(window[-SHORT:])
+        bass, mid, high = (float(v) for v in drums.energies(s))
+        logs = log_magnitude(s)
+        kick, snare = (float(v) for v in drums.flux(self._prev_log, logs))
+        self._prev_log = logs
 
-        mag = (np.abs(np.fft.rfft(window[-LONG:] * self._win_l)) * self._scale_l)[: self._nl].astype(np.float32)
+        mag = pitch.spectrum(window[-LONG:])
         self._hist[self._hi] = mag
-        self._hi = (self._hi + 1) % MEDIAN_FRAMES
+        self._hi = (self._hi + 1) % HARMONIC_MEDIAN_FRAMES
         # the median is the costliest step; harmony moves slowly, so it is refreshed every 2nd hop
-        if self._hi % 2 == 0 or self._harm is None:
+        fresh = self._hi % 2 == 0 or self._harm is None
+        if fresh:
             self._harm = np.median(self._hist, axis=0)
         harm = self._harm
-        perc = np.maximum(mag - harm, 0.0)
-        harmonic = float(np.log1p(1e3 * float(np.dot(harm, harm))))
-        percussive = float(np.log1p(1e3 * float(np.dot(perc, perc))))
-        h2 = harm * harm
-        chroma = self._chroma_m @ h2
-        bass_chroma = self._bass_chroma_m @ h2
-        return SpectralFrame(bass, mid, high, kick, snare, percussive, harmonic, chroma, bass_chroma)
+        assert harm is not None
+        perc = pitch.percussive(mag, harm)
+        return SpectralFrame(
+            bass, mid, high, kick, snare,
+            float(pitch.energy(perc)), float(pitch.energy(harm)),
+            pitch.chroma(harm), pitch.bass_chroma(harm), fresh,
+        )  # fmt: skip

@@ -6,7 +6,8 @@ downbeats and sections can be known *ahead* of time — no analysis latency, no 
 labels that a live analyzer cannot produce. This module only gathers the public names; the work is split
 by responsibility:
 
-- trackdsp.py: the offline DSP (samples → `TrackAnalysis`);
+- trackdsp.py: the offline DSP (samples → `TrackAnalysis`), with the live analyzer's spectral definitions
+  (featuredefs.py) on centred windows;
 - trackresult.py: `TrackAnalysis`, its `.npz` storage and `features_at(t)` (the same `Features` the live
   analyzer publishes);
 - trackcache.py: the per-file cache (`analyze_track`, `load_cached_analysis`);

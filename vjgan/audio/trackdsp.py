@@ -5,33 +5,52 @@ can look ahead (bidirectional networks, DBN beat tracking, whole-track normalisa
 Caching is trackcache.py's job, playback in step with the player rehearsal.py's.
 
 Analysis (100 frames/s like the live analyzer, frame i centred at i / 100 s):
-- median-filter HPSS (Fitzgerald 2010) on the STFT magnitude → harmonic / percussive parts;
-- onsets: madmom's RNN onset activation (as live); per part: spectral-flux onset strength and chroma;
-  percussive low/high band flux → kick/snare;
+- bands, kick/snare flux, HPSS parts and chroma: the live analyzer's definitions (featuredefs.py) on
+  windows centred on each frame, the harmonic part being the median of the 25 pitch-window frames
+  *centred* on it; normalised over the whole track (99th percentile) instead of by a running peak;
+- onsets: madmom's RNN onset activation (bidirectional here, online live);
 - DBN beat tracking (madmom RNNBeatProcessor + DBNBeatTrackingProcessor) and downbeats
   (RNNDownBeatProcessor + DBNDownBeatTrackingProcessor, 3/4 or 4/4);
 - sections: Laplacian segmentation (`vjgan.audio.segmentation`) on beat-synchronous timbre + chroma;
-- RMS and ~1 s centred smoothed RMS, band energies.
+- RMS of 20 ms (as live) and its centred 1 s average.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.fft import dct
 from scipy.ndimage import maximum_filter1d, median_filter, uniform_filter1d
 
+from vjgan.audio.featuredefs import (
+    HARMONIC_MEDIAN_FRAMES,
+    LONG,
+    RMS_WINDOW,
+    SAMPLE_RATE,
+    SHORT,
+    DrumBands,
+    PitchBands,
+    log_magnitude,
+    normalise_chroma,
+)
 from vjgan.audio.segmentation import segment
 from vjgan.audio.trackresult import TrackAnalysis
 from vjgan.core.features import FPS
 
+__all__ = ["ANALYSIS_VERSION", "N_FFT", "SAMPLE_RATE", "SpectralTrack", "analyze_samples", "load_mono",
+           "spectral_track"]  # fmt: skip
+
 RNN_ONSET_THRESHOLD = 0.25  # the live analyzer's (OnlineAnalyzer.ONSET_THRESHOLD) on the same activation
-ANALYSIS_VERSION = 3  # bump when the analysis changes: old cache entries are then ignored
-SAMPLE_RATE = 44100
+# bump when the analysis changes: old cache entries are then ignored. 4: bands, kick/snare, HPSS, chroma
+# and RMS by the live analyzer's definitions (featuredefs.py)
+ANALYSIS_VERSION = 4
 HOP = int(SAMPLE_RATE / FPS)  # 441 samples = 10 ms
-N_FFT = 2048
-MAX_BIN = 512  # ~11 kHz: enough for HPSS, chroma and bands, halves the median-filter cost
+N_FFT = SHORT  # the drum window (part of the cache key)
+MAX_BIN = 512  # timbre: the drum window's bins up to ~11 kHz
+CHUNK = 1024  # frames framed at once: keeps the framed copy small on long tracks
+PERCENTILE = 99.0  # whole-track normalisation reference (robust to a single spike)
 
 
 def load_mono(path: str | Path) -> np.ndarray:
@@ -46,7 +65,7 @@ def analyze_samples(mono: np.ndarray, n_sections: int | None = None, progress: b
     """The analysis of 44.1 kHz mono samples (no cache)."""
     from tqdm import tqdm
 
-    steps = ["spectrum", "HPSS", "features", "beats", "downbeats", "sections"]
+    steps = ["spectrum", "features", "onsets", "beats", "downbeats", "sections"]
     bar = tqdm(total=len(steps), desc="analysing track", unit="step", disable=not progress, leave=False)
 
     def step(name: str) -> None:
@@ -55,27 +74,30 @@ def analyze_samples(mono: np.ndarray, n_sections: int | None = None, progress: b
     x = np.asarray(mono, dtype=np.float32)
     duration = len(x) / SAMPLE_RATE
     step("spectrum")
-    mag = _stft_mag(x)  # (n, MAX_BIN)
-    bar.update()
-    step("HPSS")
-    harm, perc = _hpss(mag)
+    sp = spectral_track(x)
     bar.update()
     step("features")
-    curves, matrices, events = _frame_features(x, mag, harm, perc)
+    curves, matrices = _curves(sp), _matrices(sp)
+    bar.update()
+    step("onsets")
+    curves["onset"] = _rnn_onsets(x, sp.n_frames)
+    events = {
+        "onset_events": _peaks(curves["onset"], threshold=RNN_ONSET_THRESHOLD),
+        "kick_events": _peaks(curves["kick"]),
+        "snare_events": _peaks(curves["snare"]),
+    }
     bar.update()
     step("beats")
-    beats, act = _beats(x)
-    beats = _gate_silence(beats, curves["rms_raw"])
+    beats = _gate_silence(_beats(x), sp.rms)
     bar.update()
     step("downbeats")
     downbeats, beats_per_bar = _downbeats(x, beats)
     bar.update()
     step("sections")
-    frame_times = np.arange(mag.shape[0]) / FPS
+    frame_times = np.arange(sp.n_frames) / FPS
     sections = segment(frame_times, matrices["timbre"], matrices["chroma_harmonic"], beats, duration, n_sections)
     bar.update()
     bar.close()
-    del curves["rms_raw"]
     positions = _beat_positions(beats, downbeats, beats_per_bar)
     tempo = float(60.0 / np.median(np.diff(beats))) if len(beats) > 2 else 120.0
     return TrackAnalysis(
@@ -92,40 +114,104 @@ def analyze_samples(mono: np.ndarray, n_sections: int | None = None, progress: b
     )
 
 
-# -- analysis steps ----------------------------------------------------------------------------------
-def _stft_mag(x: np.ndarray) -> np.ndarray:
-    pad = np.pad(x, (N_FFT // 2, N_FFT // 2))
+# -- spectral features: featuredefs.py's definitions on centred windows ------------------------------------
+@dataclass
+class SpectralTrack:
+    """Raw (un-normalised) per-frame features of a whole track, frame i centred at i * HOP samples: the
+    same quantities the live `SpectralAnalyzer` reports per hop, so the two can be compared directly."""
+
+    bands: np.ndarray  # (n, 3) log energy in BASS, MID, HIGH
+    flux: np.ndarray  # (n, 2) KICK, SNARE flux of the mix
+    pitch: np.ndarray  # (n, bins) LONG magnitude up to PITCH_MAX_HZ
+    harmonic: np.ndarray  # (n, bins) centred median of `pitch` over HARMONIC_MEDIAN_FRAMES
+    percussive: np.ndarray  # (n, bins) what each frame has above it
+    timbre: np.ndarray  # (n, 13) offline only: for segmentation
+    rms: np.ndarray  # (n,) RMS of the RMS_WINDOW centred on the frame
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.rms)
+
+
+def _frames(pad: np.ndarray, offset: int, size: int, a: int, b: int) -> np.ndarray:
+    """Frames a..b-1 of `size` samples centred at i * HOP, from the signal padded by `offset` in front."""
+    start = offset - size // 2
+    idx = (np.arange(a, b)[:, None] * HOP + start) + np.arange(size)[None, :]
+    return pad[idx]
+
+
+def spectral_track(x: np.ndarray, sample_rate: int = SAMPLE_RATE) -> SpectralTrack:
+    """Bands, flux, HPSS parts, timbre and RMS of every frame (windows centred; silence outside the file)."""
+    x = np.asarray(x, dtype=np.float32)
     n = 1 + len(x) // HOP
-    need = (n - 1) * HOP + N_FFT
-    if len(pad) < need:
-        pad = np.pad(pad, (0, need - len(pad)))
-    win = np.hanning(N_FFT).astype(np.float32)
-    out = np.empty((n, MAX_BIN), dtype=np.float32)
-    for a in range(0, n, 1024):  # chunks keep the framed copy small on long tracks
-        idx = np.arange(a, min(n, a + 1024))[:, None] * HOP + np.arange(N_FFT)[None, :]
-        out[a : a + len(idx)] = np.abs(np.fft.rfft(pad[idx] * win, axis=1)[:, :MAX_BIN])
-    return out
+    half = LONG // 2  # the largest half-window: zeros before and after the file
+    pad = np.pad(x, (half, half + LONG))
+    drums, pitch_bands = DrumBands(sample_rate), PitchBands(sample_rate)
+    bands = np.empty((n, 3), np.float32)
+    flux = np.empty((n, 2), np.float32)
+    timbre = np.empty((n, 13), np.float32)
+    pitch = np.empty((n, pitch_bands.n_bins), np.float32)
+    prev = log_magnitude(drums.spectrum(_frames(pad, half, SHORT, -1, 0)))  # frame -1: flux has a "before"
+    for a in range(0, n, CHUNK):
+        b = min(n, a + CHUNK)
+        s = drums.spectrum(_frames(pad, half, SHORT, a, b))
+        bands[a:b] = drums.energies(s)
+        logs = log_magnitude(s)
+        flux[a:b] = drums.flux(np.concatenate([prev, logs[:-1]]), logs)
+        prev = logs[-1:]
+        timbre[a:b] = _timbre(s[:, :MAX_BIN], drums.window)
+        pitch[a:b] = pitch_bands.spectrum(_frames(pad, half, LONG, a, b))
+    # centred: frame i's harmonic part is the median of frames i-12 .. i+12 (live: the last 25)
+    harmonic = median_filter(pitch, size=(HARMONIC_MEDIAN_FRAMES, 1), mode="constant", cval=0.0)
+    sq = np.concatenate([[0.0], np.cumsum(pad.astype(np.float64) ** 2)])
+    starts = np.arange(n) * HOP + half - RMS_WINDOW // 2
+    rms = np.sqrt(np.maximum(sq[starts + RMS_WINDOW] - sq[starts], 0.0) / RMS_WINDOW).astype(np.float32)
+    return SpectralTrack(bands, flux, pitch, harmonic, pitch_bands.percussive(pitch, harmonic), timbre, rms)
 
 
-def _hpss(mag: np.ndarray, kernel: int = 17) -> tuple[np.ndarray, np.ndarray]:
-    """Median-filter HPSS with soft (Wiener, power 2) masks: harmonic = smooth in time, percussive = in frequency."""
-    h = median_filter(mag, size=(kernel, 1), mode="nearest")
-    p = median_filter(mag, size=(1, kernel), mode="nearest")
-    h2, p2 = h * h, p * p
-    total = h2 + p2 + 1e-10
-    return mag * (h2 / total), mag * (p2 / total)
-
-
-def _norm(v: np.ndarray, pct: float = 99.0) -> np.ndarray:
-    """Scale to 0..1 by a high percentile (robust to a single spike)."""
+def _norm(v: np.ndarray, pct: float = PERCENTILE) -> np.ndarray:
+    """Scale to 0..1 by a high percentile over the whole track (live: a running peak)."""
     ref = np.percentile(v, pct) if len(v) else 0.0
     return np.clip(v / ref, 0.0, 1.0).astype(np.float32) if ref > 1e-12 else np.zeros_like(v, dtype=np.float32)
 
 
-def _flux(mag: np.ndarray) -> np.ndarray:
-    lm = np.log1p(100.0 * mag)
-    d = np.maximum(np.diff(lm, axis=0, prepend=lm[:1]), 0.0)
-    return d.sum(axis=1)
+def _chroma(raw: np.ndarray) -> np.ndarray:
+    """`normalise_chroma` with the track's typical chroma peak as the floor's reference (live: a running one)."""
+    reference = np.percentile(raw.max(axis=1), PERCENTILE) if len(raw) else 0.0
+    return normalise_chroma(raw, reference).astype(np.float32)
+
+
+def _part_flux(part: np.ndarray) -> np.ndarray:
+    """Offline only: mean positive change of an HPSS part's log magnitude (onset strength per part)."""
+    lm = log_magnitude(part)
+    return np.maximum(np.diff(lm, axis=0, prepend=np.zeros_like(lm[:1])), 0.0).mean(axis=1)
+
+
+def _curves(sp: SpectralTrack) -> dict[str, np.ndarray]:
+    pitch_energy = PitchBands.energy
+    return {
+        "rms": np.clip(sp.rms, 0.0, 1.0),
+        "rms_smooth": np.clip(uniform_filter1d(sp.rms, int(FPS), mode="nearest"), 0.0, 1.0).astype(np.float32),
+        "onset_harmonic": _norm(_part_flux(sp.harmonic)),
+        "onset_percussive": _norm(_part_flux(sp.percussive)),
+        "percussive": _norm(pitch_energy(sp.percussive)),
+        "harmonic": _norm(pitch_energy(sp.harmonic)),
+        "kick": _norm(sp.flux[:, 0]),
+        "snare": _norm(sp.flux[:, 1]),
+        "bass": _norm(sp.bands[:, 0]),
+        "mid": _norm(sp.bands[:, 1]),
+        "high": _norm(sp.bands[:, 2]),
+    }
+
+
+def _matrices(sp: SpectralTrack) -> dict[str, np.ndarray]:
+    pitch_bands = PitchBands()
+    return {
+        "chroma_harmonic": _chroma(pitch_bands.chroma(sp.harmonic)),
+        "chroma_percussive": _chroma(pitch_bands.chroma(sp.percussive)),
+        "bass_chroma": _chroma(pitch_bands.bass_chroma(sp.harmonic)),
+        "timbre": sp.timbre,
+    }
 
 
 def _peaks(curve: np.ndarray, threshold: float = 0.15, wait: int = 3) -> np.ndarray:
@@ -140,72 +226,19 @@ def _peaks(curve: np.ndarray, threshold: float = 0.15, wait: int = 3) -> np.ndar
     return np.array(out, dtype=np.int64)
 
 
-def _chroma(mag: np.ndarray, fmin: float, fmax: float) -> np.ndarray:
-    freqs = np.arange(MAX_BIN) * SAMPLE_RATE / N_FFT
-    sel = (freqs >= fmin) & (freqs <= fmax)
-    pc = (np.round(12 * np.log2(freqs[sel] / 440.0)).astype(int) + 9) % 12  # A = 9
-    proj = np.zeros((int(sel.sum()), 12), dtype=np.float32)
-    proj[np.arange(len(pc)), pc] = 1.0
-    c = (mag[:, sel] ** 2) @ proj
-    return (c / (c.max(axis=1, keepdims=True) + 1e-10)).astype(np.float32)
+def _timbre(mag: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """MFCC-like: DCT of log energies in 40 log-spaced bands (40 Hz..11 kHz); 13 coefficients.
 
-
-def _timbre(mag: np.ndarray) -> np.ndarray:
-    """MFCC-like: DCT of log energies in 40 log-spaced bands (40 Hz..11 kHz); 13 coefficients."""
-    freqs = np.arange(MAX_BIN) * SAMPLE_RATE / N_FFT
+    `mag` is featuredefs-scaled; the gain undoes that scaling so the values (and sections) are what they were
+    on the raw FFT."""
+    freqs = np.arange(mag.shape[1]) * SAMPLE_RATE / SHORT
     edges = np.geomspace(40.0, freqs[-1], 41)
     band = np.clip(np.searchsorted(edges, freqs) - 1, -1, 39)
-    proj = np.zeros((MAX_BIN, 40), dtype=np.float32)
+    proj = np.zeros((mag.shape[1], 40), dtype=np.float32)
     ok = band >= 0
     proj[np.flatnonzero(ok), band[ok]] = 1.0
-    return dct(np.log1p(100.0 * ((mag**2) @ proj)), axis=1, norm="ortho")[:, :13].astype(np.float32)
-
-
-def _frame_features(x: np.ndarray, mag: np.ndarray, harm: np.ndarray, perc: np.ndarray):
-    n = mag.shape[0]
-    freqs = np.arange(MAX_BIN) * SAMPLE_RATE / N_FFT
-    pad = np.pad(x, (N_FFT // 2, N_FFT // 2 + N_FFT))
-    sq = np.concatenate([[0.0], np.cumsum(pad.astype(np.float64) ** 2)])
-    starts = np.arange(n) * HOP
-    rms_raw = np.sqrt(np.maximum(sq[starts + N_FFT] - sq[starts], 0.0) / N_FFT).astype(np.float32)
-
-    def band_energy(m: np.ndarray, lo: float, hi: float) -> np.ndarray:
-        sel = (freqs >= lo) & (freqs < hi)
-        return np.log1p(100.0 * np.sqrt((m[:, sel] ** 2).mean(axis=1)))
-
-    low = freqs < 150.0
-    high = (freqs >= 2000.0) & (freqs < 8000.0)
-    onset_p = _norm(_flux(perc))
-    onset_h = _norm(_flux(harm))
-    kick = _norm(_flux(perc[:, low]))
-    snare = _norm(_flux(perc[:, high]))
-    curves = {
-        "rms_raw": rms_raw,
-        "rms": np.clip(rms_raw, 0.0, 1.0),
-        "rms_smooth": np.clip(uniform_filter1d(rms_raw, int(FPS), mode="nearest"), 0.0, 1.0).astype(np.float32),
-        "onset": _rnn_onsets(x, n),
-        "onset_harmonic": onset_h,
-        "onset_percussive": onset_p,
-        "percussive": _norm(np.sqrt((perc**2).mean(axis=1))),
-        "harmonic": _norm(np.sqrt((harm**2).mean(axis=1))),
-        "kick": kick,
-        "snare": snare,
-        "bass": _norm(band_energy(mag, 20.0, 250.0)),
-        "mid": _norm(band_energy(mag, 250.0, 4000.0)),
-        "high": _norm(band_energy(mag, 4000.0, 11025.0)),
-    }
-    matrices = {
-        "chroma_harmonic": _chroma(harm, 55.0, 5000.0),
-        "chroma_percussive": _chroma(perc, 55.0, 5000.0),
-        "bass_chroma": _chroma(harm, 30.0, 250.0),
-        "timbre": _timbre(mag),
-    }
-    events = {
-        "onset_events": _peaks(curves["onset"], threshold=RNN_ONSET_THRESHOLD),
-        "kick_events": _peaks(kick),
-        "snare_events": _peaks(snare),
-    }
-    return curves, matrices, events
+    gain = 100.0 * (float(window.sum()) / 2.0) ** 2
+    return dct(np.log1p(gain * ((mag**2) @ proj)), axis=1, norm="ortho")[:, :13].astype(np.float32)
 
 
 def _madmom_signal(x: np.ndarray):
@@ -222,18 +255,17 @@ def _rnn_onsets(x: np.ndarray, n: int) -> np.ndarray:
     (here bidirectional, as offline allows), so a render's hits land where a live show's do."""
     from madmom.features.onsets import RNNOnsetProcessor
 
-    act = np.asarray(RNNOnsetProcessor()(_madmom_signal(x)), dtype=np.float32) if len(x) >= N_FFT else np.zeros(0)
+    act = np.asarray(RNNOnsetProcessor()(_madmom_signal(x)), dtype=np.float32) if len(x) >= SHORT else np.zeros(0)
     return np.pad(act[:n], (0, max(0, n - len(act)))).astype(np.float32)
 
 
-def _beats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _beats(x: np.ndarray) -> np.ndarray:
     from madmom.features.beats import DBNBeatTrackingProcessor, RNNBeatProcessor
 
     if len(x) < SAMPLE_RATE:  # the DBN needs a few beats; shorter than 1 s has none worth tracking
-        return np.zeros(0), np.zeros(0)
+        return np.zeros(0)
     act = RNNBeatProcessor()(_madmom_signal(x))
-    beats = DBNBeatTrackingProcessor(fps=FPS)(act)
-    return np.asarray(beats, dtype=np.float64), act
+    return np.asarray(DBNBeatTrackingProcessor(fps=FPS)(act), dtype=np.float64)
 
 
 def _gate_silence(beats: np.ndarray, rms_raw: np.ndarray, floor: float = 1e-3) -> np.ndarray:
