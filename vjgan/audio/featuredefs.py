@@ -4,10 +4,10 @@ Why: the two paths used to compute chroma and the drum bands each their own way 
 vs 55–5000 Hz hard, snare 2–10 kHz vs 2–8 kHz, ...), so a render and a live show of the same music saw
 different values. Now both call these functions and constants: the live analyzer (spectral.py) on one
 frame (1-D arrays), the offline DSP (trackdsp.py) on a stack of frames (frames × bins). What still
-differs is deliberate and written down in docs/audio.md ("Live and offline: one definition"): where a
-window sits (ending at the frame's time live, centred on it offline), where the harmonic median sits
-(the last 25 frames live, centred offline), and how values are normalised (running peak live, whole
-track offline).
+differs is deliberate and written down in docs/audio.md ("Live and offline: one definition of each
+feature"): where a window sits (ending at the frame's time live, centred on it offline), where the
+harmonic median sits (the last 25 frames live, centred offline), and how values are normalised (running
+peak live, whole track offline).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _mask_matrix(masks: list[np.ndarray], mean: bool = False) -> np.ndarray:
 
 
 def log_magnitude(mag: np.ndarray) -> np.ndarray:
-    """The compression the flux is taken on (so a quiet hit counts as much as a loud one)."""
+    """The log compression the flux is taken on (it follows relative rather than absolute level changes)."""
     return np.log1p(100.0 * mag)
 
 
