@@ -27,15 +27,17 @@ from vjgan.core.features import FeatureBus, Features
 from vjgan.core.frame import FrameParams
 from vjgan.core.paths import PRESETS_DIR, SHADERS_DIR, default_media_dirs
 from vjgan.core.registry import ControlQueue, Param, ParamRegistry
+from vjgan.core.stats import STAGES, LiveStats
 from vjgan.render.pngwriter import PngWriter
 from vjgan.render.postfx import FrameInputs, PostFXChain
 from vjgan.render.upload import FrameUploader
 
 log = logging.getLogger(__name__)
 
+__all__ = ["LiveApp", "LiveConfig", "LiveStats", "app_params", "register_all"]  # importable from here as before
+
 _PEAK_FIELDS = ("onset", "kick", "snare", "percussive")
 _EVENT_FIELDS = ("onset_event", "kick_event", "snare_event", "beat_event", "bar_event")
-STAGES = ("audio", "mapping", "generator", "upload", "render", "display", "panel")
 
 
 @dataclass
@@ -71,26 +73,6 @@ class LiveConfig:
     # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
     # the folders of the --audio and --video files are always added
     media_dirs: list[Path] | None = None
-
-
-@dataclass
-class LiveStats:
-    frames: int = 0
-    render_fps: float = 0.0
-    gen_fps: float = 0.0
-    gen_ms: float = 0.0
-    stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-    frame_ms_p50: float = 0.0
-    frame_ms_p99: float = 0.0
-    latency_ms: float = 0.0  # audio (features published) → generated frame first on screen
-    shader_latency_ms: float = 0.0  # audio → screen through the shader uniforms only
-    late_frames: int = 0  # frame intervals longer than 2 display intervals
-    gen_dropped: int = 0
-    audio_overflows: int = 0
-    audio_status: str = ""  # AudioStats.status: "ok", or restarts / frozen features of the analysis
-    recorder_dropped: int = 0
-    last_present: float = 0.0  # perf_counter() when the newest frame was presented / read back
-    onset_frames: int = 0  # generated frames for an onset shown as soon as ready, between display ticks
 
 
 def app_params(app: LiveApp | None) -> list[tuple[Param, Any]]:

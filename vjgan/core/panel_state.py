@@ -1,0 +1,159 @@
+"""What the control panel sees (`PanelState`) and the only way it acts (`PanelPort`).
+
+Why: the panel draws on a thread of its own. It used to read the app's live objects from there (the
+post-FX chain, the mapping's routes, the stats: all mutated in place by the render thread) and called
+some of them, which also made control import app (a cycle). Now the app builds a frozen `PanelState` on
+the render thread when the panel asks for one (once per panel frame, tens of microseconds) and hands it
+over by reference: the panel keeps the newest and reads it without a lock. Every action goes through the
+`PanelPort`: control messages onto the app's `ControlQueue` (the same path OSC takes), plus the few calls
+that are no parameter (OSC learn).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Protocol
+
+from vjgan.core.bindings import Binding
+from vjgan.core.features import Features
+from vjgan.core.registry import ControlMessage, Param, ParamRegistry
+from vjgan.core.stats import LiveStats
+
+
+@dataclass(frozen=True, slots=True)
+class EffectView:
+    name: str
+    enabled: bool
+    values: tuple[tuple[str, float], ...]  # (uniform, value the chain uses now)
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteView:
+    enabled: bool
+    source: str
+    target: str
+    gain: float
+    offset: float
+    curve: str
+    out: float
+
+
+@dataclass(frozen=True, slots=True)
+class AudioView:
+    """The running audio engine's own figures (its `AudioStats`)."""
+
+    analysis_ms_p50: float
+    analysis_ms_p99: float
+    latency_ms: float
+    overflows: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PcaView:
+    """The GANSpace explorer of a generator that has a mapping network."""
+
+    busy: bool  # a computation is running
+    computed: bool  # the directions exist
+    variance_ratio: tuple[float, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class OscView:
+    """The OSC server and OSC learn (shown only when the app listens for OSC)."""
+
+    host: str
+    port: int
+    stats: str  # the server's counters, one line
+    armed: str | None  # the target OSC learn waits a message for
+    bindings: tuple[Binding, ...]
+
+
+@dataclass(frozen=True)
+class ParamTable:
+    """The registry's parameters at one version, sorted by address; rebuilt only when the registry changed,
+    so a snapshot carries it by reference (the panel looks parameters up many times per frame)."""
+
+    version: int
+    params: tuple[Param, ...]
+    by_address: Mapping[str, Param]
+
+    @classmethod
+    def of(cls, registry: ParamRegistry, previous: ParamTable | None = None) -> ParamTable:
+        version = registry.version
+        if previous is not None and previous.version == version:
+            return previous
+        params = tuple(registry.params())
+        return cls(version, params, MappingProxyType({p.address: p for p in params}))
+
+    def get(self, address: str) -> Param | None:
+        return self.by_address.get(address)
+
+    def under(self, prefix: str) -> list[Param]:
+        return [p for p in self.params if p.address.startswith(prefix)]
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """Everything the panel shows, copied on the render thread; never mutated after it is built."""
+
+    stats: LiveStats  # a copy
+    features: Features  # the newest analysis frame
+    history: tuple[Features, ...]  # the last 300 analysis frames (3 s), oldest first
+    params: ParamTable
+    effects: tuple[EffectView, ...]
+    shaders_dir: str
+    routes: tuple[RouteView, ...]
+    mapping_error: str
+    preset: str
+    fade: float
+    seeds: tuple[int, ...] | None
+    groups: tuple[tuple[str, str], ...]
+    messages: tuple[str, ...]  # the app's notes, oldest first
+    applied: int
+    rejected: int
+    control_error: str
+    tempo_held: bool
+    audio_file: str | None  # the file playing on loop (None: live input)
+    audio_source: str  # what the audio engine reads, in words
+    audio: AudioView | None  # None: the audio engine reports no stats
+    video: str | None  # the video source now (None: the app has no video input)
+    video_note: str
+    video_mix: float
+    can_encode: bool  # the generator has an image encoder (VAE-GAN)
+    layers: tuple[str, ...]  # bendable layers: the generator's, then its encoder's
+    pca: PcaView | None  # None: no mapping network to analyse
+    osc: OscView | None  # None: OSC is off
+
+
+class PanelPort(Protocol):
+    """What the app provides to the panel. `post` may be called from any thread (the panel's, and the main
+    thread's input callbacks); `snapshot` and `watch`/`unwatch` only on the render (main) thread."""
+
+    def post(self, message: ControlMessage) -> None:
+        """Queue a control message; the render loop applies it at its next frame."""
+
+    def watch(self, listener: Callable[[ControlMessage], None]) -> None:
+        """Call `listener` (render thread) with every message the render loop applies, from any origin."""
+
+    def unwatch(self, listener: Callable[[ControlMessage], None]) -> None:
+        """Stop calling a listener given to `watch`."""
+
+    def snapshot(self) -> PanelState:
+        """Build a fresh `PanelState` (render thread)."""
+
+    def counters(self) -> tuple[int, int]:
+        """(output frames presented, late output frames) now: plain ints, read from the panel thread."""
+
+    def learn(self, address: str) -> None:
+        """Arm OSC learn for a registry address: the next unknown OSC message binds to it. A bad address is
+        a note for the user, not an error."""
+
+    def cancel_learn(self) -> None:
+        """Disarm OSC learn."""
+
+    def unbind(self, source: str) -> None:
+        """Remove the OSC learn binding of an incoming address."""
