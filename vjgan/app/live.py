@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from vjgan.app.actions import _CAMERA_SPEC, AppActions
+from vjgan.app.panel_port import LivePanelPort, PanelHost
 from vjgan.app.workers import Worker
 from vjgan.core.errors import UserError
 from vjgan.core.features import FeatureBus, Features
@@ -176,7 +177,7 @@ class LiveApp(AppActions):
         self._last_tick = 0.0
         self.frame_log: list[dict[str, float]] = []
         self.window = None
-        self.panel = None
+        self.panels = PanelHost(LivePanelPort(self))
         self.osc = None
         self.osc_out = None
         self.recorder = None
@@ -190,7 +191,6 @@ class LiveApp(AppActions):
         self._urgent: tuple[int, float] | None = None  # (seq, when) of onset params not yet on screen
         self._last_params: FrameParams | None = None
         self._stage_errors = 0
-        self._panel_closing: Any = None  # a closed ControlPanel whose thread is still finishing its frame
 
         self.audio_file = config.audio
         self.media_dirs = self._media_dirs(config)
@@ -415,13 +415,13 @@ class LiveApp(AppActions):
                 dirs.append(Path(local).resolve().parent)
         return dirs
 
-    def open_panel(self) -> None:
-        from vjgan.control.panel import ControlPanel
+    @property
+    def panel(self) -> Any:
+        """The open ControlPanel, or None (--no-panel, no display, closed by the user)."""
+        return self.panels.panel
 
-        try:
-            self.panel = ControlPanel(self)  # no shared objects: its context lives on its own thread
-        except UserError as exc:
-            self.note(f"panel not opened: {exc}")
+    def open_panel(self) -> None:
+        self.panels.open()
         if self.window:
             self.window.make_current()
 
@@ -475,10 +475,8 @@ class LiveApp(AppActions):
                      *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
-        for panel in (self.panel, self._panel_closing):
-            if panel is not None:
-                timed("panel", panel.close)  # joins the panel thread (at most one panel frame), then its window
-        self.panel = self._panel_closing = None
+        for panel in self.panels.take_all():
+            timed("panel", panel.close)  # joins the panel thread (at most one panel frame), then its window
         if self.png is not None:
             timed("png", self.png.close)
         if self.recorder is not None:
@@ -585,18 +583,7 @@ class LiveApp(AppActions):
 
         # the panel draws on its own thread: here only its window's close flag, a state copy when it
         # asked for one, and its frame costs for the stats; nothing waits for a panel frame
-        panel = self.panel
-        if panel is not None and panel.wants_close():
-            why = f" ({panel.error})" if panel.error else ""
-            panel.close(wait=False)  # the thread ends after its current frame; the window goes then
-            self._panel_closing, self.panel, panel = panel, None, None
-            self.note(f"panel closed{why}; the output keeps running")
-        if panel is not None:
-            panel.sync()
-            while panel.costs:
-                self._stage_hist["panel"].append(panel.costs.popleft())
-        if self._panel_closing is not None and self._panel_closing.close(wait=False):
-            self._panel_closing = None
+        self.panels.service(self._stage_hist["panel"])
         if self.window is not None:
             import glfw
 

@@ -5,8 +5,10 @@ post-FX chain, the mapping's routes, the stats: all mutated in place by the rend
 some of them, which also made control import app (a cycle). Now the app builds a frozen `PanelState` on
 the render thread when the panel asks for one (once per panel frame, tens of microseconds) and hands it
 over by reference: the panel keeps the newest and reads it without a lock. Every action goes through the
-`PanelPort`: control messages onto the app's `ControlQueue` (the same path OSC takes), plus the few calls
-that are no parameter (OSC learn).
+`PanelPort`: control messages onto the app's `ControlQueue` (the same path OSC takes), and the few calls
+that are no parameter (OSC learn). The audio features come through the port too, straight from the
+feature bus, which serves any thread: the meters stay live while the render loop stalls, and the render
+thread copies no history for them.
 """
 
 from __future__ import annotations
@@ -98,11 +100,10 @@ class ParamTable:
 
 @dataclass(frozen=True)
 class PanelState:
-    """Everything the panel shows, copied on the render thread; never mutated after it is built."""
+    """Everything the panel shows but the audio features (`PanelPort.features`), copied on the render
+    thread; never mutated after it is built."""
 
     stats: LiveStats  # a copy
-    features: Features  # the newest analysis frame
-    history: tuple[Features, ...]  # the last 300 analysis frames (3 s), oldest first
     params: ParamTable
     effects: tuple[EffectView, ...]
     shaders_dir: str
@@ -144,6 +145,9 @@ class PanelPort(Protocol):
 
     def snapshot(self) -> PanelState:
         """Build a fresh `PanelState` (render thread)."""
+
+    def features(self, history: int) -> tuple[Features, list[Features]]:
+        """The newest analysis frame and the last `history` ones, oldest first (any thread)."""
 
     def counters(self) -> tuple[int, int]:
         """(output frames presented, late output frames) now: plain ints, read from the panel thread."""
