@@ -44,6 +44,7 @@ class AppActions:
     audio_file: str | None
     rehearsal: Any
     crossfade_ms: float
+    video_mix: float
     video: Any  # VideoInput or None
     audio_in_flight: list[Any]  # engines started by a switch and not yet swapped in
     _edit_base: Any = None  # the compiled preset a chain of pending edits started from
@@ -71,6 +72,9 @@ class AppActions:
 
     def set_crossfade(self, ms: float) -> None:
         self.crossfade_ms = float(ms)
+
+    def set_video_mix(self, mix: float) -> None:
+        self.video_mix = float(mix)
 
     def auto_tempo(self, _value: Any = None) -> None:
         if callable(getattr(self.audio, "auto_tempo", None)):

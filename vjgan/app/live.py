@@ -14,21 +14,25 @@ import json
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vjgan.app.actions import _CAMERA_SPEC, AppActions
+from vjgan.app.actions import AppActions
+from vjgan.app.build import StageBuilder
+from vjgan.app.config import LiveConfig
+from vjgan.app.metrics import LoopMetrics
 from vjgan.app.panel_port import LivePanelPort, PanelHost
+from vjgan.app.params import app_params
 from vjgan.app.workers import Worker
 from vjgan.core.errors import UserError
 from vjgan.core.features import FeatureBus, Features
 from vjgan.core.frame import FrameParams
-from vjgan.core.paths import PRESETS_DIR, SHADERS_DIR, default_media_dirs
-from vjgan.core.registry import ControlQueue, Param, ParamRegistry
-from vjgan.core.stats import STAGES, LiveStats
+from vjgan.core.paths import PRESETS_DIR, SHADERS_DIR
+from vjgan.core.registry import ControlQueue, ParamRegistry
+from vjgan.core.stats import LiveStats
 from vjgan.render.pngwriter import PngWriter
 from vjgan.render.postfx import FrameInputs, PostFXChain
 from vjgan.render.upload import FrameUploader
@@ -39,85 +43,6 @@ __all__ = ["LiveApp", "LiveConfig", "LiveStats", "app_params", "register_all"]  
 
 _PEAK_FIELDS = ("onset", "kick", "snare", "percussive")
 _EVENT_FIELDS = ("onset_event", "kick_event", "snare_event", "beat_event", "bar_event")
-
-
-@dataclass
-class LiveConfig:
-    audio: str | None = None  # file to play on loop; None = live input
-    device: str | None = None  # audio input device (name or index)
-    model: str | None = None  # None/"default" = embedded model, "procedural", or a checkpoint path
-    preset: str | None = None
-    headless: bool = False
-    frames: int | None = None  # stop after N frames (None = until closed / Ctrl-C)
-    out: Path | None = None  # headless: write PNGs here
-    size: tuple[int, int] = (1280, 720)
-    monitor: int | None = None
-    fps: float = 60.0  # display rate; headless paces to it, a window also waits for vsync
-    panel: bool = True
-    osc_port: int | None = None
-    osc_host: str = "127.0.0.1"
-    osc_allow: list[str] | None = None  # sender IPs/networks accepted; None = anyone who reaches osc_host
-    osc_out: list[tuple[str, int]] = field(default_factory=list)  # feature streams to these (host, port)
-    record: Path | None = None
-    crossfade_ms: float = 0.0
-    gen_device: str = "cpu"
-    gen_process: bool = True  # the generator in a child process (False: a thread of this process)
-    gen_threads: int = 1  # torch threads of the generator process (1 is fastest beside the app on 2 cores)
-    loop: bool = True
-    shaders_dir: Path | None = None  # default: the repo's shaders/ (VJGAN_SHADERS overrides)
-    # looped file: beats/downbeats/sections from its cached whole-track analysis. None = when cached,
-    # True = also analyse in the background when not cached, False = always the live analyzer
-    rehearsal: bool | None = None
-    analyze: bool = False  # analyse the file (cached, progress bar) before the show starts
-    video: str | None = None  # VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, file, black)
-    video_mix: float = 1.0  # 1 = the encoded frame's latent replaces the mapped latent, 0 = mapping only
-    # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
-    # the folders of the --audio and --video files are always added
-    media_dirs: list[Path] | None = None
-
-
-def app_params(app: LiveApp | None) -> list[tuple[Param, Any]]:
-    """The app's own parameters (group "app"); `app=None` gives inert callbacks (docs, address listings)."""
-
-    def call(name: str) -> Any:
-        return (lambda v: getattr(app, name)(v)) if app is not None else (lambda v: None)
-
-    return [
-        (Param("/vjgan/app/crossfade_ms", "float", "crossfade between generated frames (ms)", 0, 1000,
-               app.crossfade_ms if app else 0.0, "app"), call("set_crossfade")),
-        (Param("/vjgan/app/audio/file", "str",
-               "switch the audio source to this file (looped), inside the media folders (--media-dir)", group="app"),
-         call("switch_audio_file")),
-        (Param("/vjgan/app/audio/device", "str", "switch the audio source to this input device", group="app"),
-         call("switch_audio_device")),
-        (Param("/vjgan/app/tempo/auto", "trigger", "drop a tapped/nudged tempo: follow the audio again",
-               group="app"), call("auto_tempo")),
-        (Param("/vjgan/app/video/source", "str",
-               "VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, black, "
-               "or a file in the media folders)",
-               group="app"), call("select_video")),
-        (Param("/vjgan/app/video/mix", "float", "VAE-GAN: 1 = the video's latent, 0 = the mapped latent", 0, 1,
-               app.video_mix if app else 1.0, "app"), call("set_video_mix")),
-        (Param("/vjgan/app/route/add", "str", "add a mapping route: 'SOURCE -> TARGET'", group="app"),
-         call("add_route")),
-        (Param("/vjgan/app/route/remove", "int", "remove mapping route N", 0, 10_000, group="app"),
-         call("remove_route")),
-        (Param("/vjgan/app/latent/seeds", "str", "latent seeds, comma separated (12 = one per pitch class)",
-               group="app"), call("set_seeds")),
-        (Param("/vjgan/app/latent/morph_to", "str",
-               "latent set B, the far end of the latent.section fader: seeds 'a,b,...' (one seed: every latent "
-               "morphs to it) or a prototype name in presets/prototypes", group="app"), call("morph_to")),
-        (Param("/vjgan/app/latent/save_prototype", "str",
-               "save the current latent as presets/prototypes/NAME.npy", group="app"), call("save_prototype")),
-        (Param("/vjgan/app/latent/encode_prototype", "str",
-               "VAE-GAN: 'NAME=PATH' encodes an image or a folder of images (in the media folders) into "
-               "presets/prototypes/NAME.npy",
-               group="app"), call("encode_prototype")),
-        (Param("/vjgan/app/pca/compute", "trigger",
-               "PCA explorer: compute the GANSpace components of the running generator now (worker thread; "
-               "the mapping targets latent.pca.<i> also start it on first use)", group="app"),
-         call("compute_pca")),
-    ]
 
 
 def register_all(registry: ParamRegistry) -> None:
@@ -157,13 +82,17 @@ def register_all(registry: ParamRegistry) -> None:
     registry.replace_group("app", app_params(None))
 
 
-class LiveApp(AppActions):
+class LiveApp(AppActions, StageBuilder):
+    """The show: stages built by `StageBuilder` (build.py), actions by `AppActions` (actions.py), the
+    render loop here, its measurements in `LoopMetrics` (metrics.py), the panel's side in panel_port.py."""
+
     def __init__(self, config: LiveConfig) -> None:
         self.config = config
         self.registry = ParamRegistry()
         self.queue = ControlQueue(self.registry)
         self.bus = FeatureBus()
-        self.stats = LiveStats()
+        self.metrics = LoopMetrics(log_frames=config.out is not None)
+        self.stats: LiveStats = self.metrics.stats
         self.messages: deque[str] = deque(maxlen=50)  # user-facing notes for the panel
         self.presets_dir = PRESETS_DIR  # prototypes and remote preset saves land here
         self.worker = Worker()  # decodes, hashes, network runs and file writes of the actions
@@ -171,11 +100,7 @@ class LiveApp(AppActions):
         self._running = False
         self._stop_why: str | None = None  # set by a stop request (signal, window closed): the loop ends
         self._seq = 0
-        self._seq_info: dict[int, tuple[float, float]] = {}  # params seq → (features wall, audio time)
-        self._frame_times: deque[float] = deque(maxlen=600)
-        self._stage_hist: dict[str, deque[float]] = {s: deque(maxlen=120) for s in STAGES}
         self._last_tick = 0.0
-        self.frame_log: list[dict[str, float]] = []
         self.window = None
         self.panels = PanelHost(LivePanelPort(self))
         self.osc = None
@@ -239,42 +164,7 @@ class LiveApp(AppActions):
         if config.osc_out:
             self._start_osc_out(config.osc_out)
 
-    # ---- building the stages ---------------------------------------------------------------------
-    def _load_generator(self, model: str | None, device: str) -> Any:
-        from vjgan.models.process import load_model
-
-        return load_model(model, device)
-
-    def _make_audio(self, audio_file: str | None, device: str | None) -> Any:
-        from vjgan.audio.engine import AudioEngine
-        from vjgan.audio.sources import make_source
-
-        dev: str | int | None = int(device) if isinstance(device, str) and device.isdigit() else device
-        source = make_source(audio_file, device=dev, loop=self.config.loop, play=True)
-        return AudioEngine(source, self.bus)
-
-    def _start_video(self, spec: str) -> None:
-        """Camera/file → encoder thread → latents. A source that cannot be opened is a note, not an end."""
-        if not hasattr(self.generator, "encode_uint8"):
-            raise UserError(f"--video {spec}: the model ({type(self.generator).__name__}) has no image encoder; "
-                            "re-rendering video needs a VAE-GAN (vjgan train, then --model PATH)")
-        from vjgan.models.frame_encoder import FrameEncoderThread
-        from vjgan.video.source import VideoInput
-
-        self.video = VideoInput()
-        self.video_encoder = FrameEncoderThread(self.video, self.generator)
-        self._use_video(spec)  # the command line's own choice: not confined
-
-    def _use_video(self, spec: str) -> None:
-        assert self.video is not None
-        if self.video.select(str(spec)):
-            self.note(f"video: re-rendering {spec}")
-        else:
-            self.note(f"video: {self.video.last_error}; the show goes on with the mapped latents")
-
-    def set_video_mix(self, mix: float) -> None:
-        self.video_mix = float(mix)
-
+    # ---- per frame: the video latent, the panel ---------------------------------------------------
     def _video_latent(self, latent: np.ndarray, edits: np.ndarray | None = None) -> np.ndarray:
         """The mapped latent with the newest encoded video frame mixed in (replaced at mix 1). The
         mapping's semantic edits (`edits`: directions, PCA) apply to the video's latent too."""
@@ -287,133 +177,6 @@ class LiveApp(AppActions):
         mix = self.video_mix
         video = enc.latent if edits is None else enc.latent + edits
         return video if mix >= 1.0 else (mix * video + (1.0 - mix) * latent).astype(np.float32)
-
-    def _player(self, audio: Any = None) -> Any:
-        """The file player when a file is playing (it has a transport), else None (live input, silence)."""
-        source = getattr(audio or self.audio, "source", None)
-        return source if callable(getattr(source, "seek", None)) else None
-
-    def _make_rehearsal(self, audio: Any = None) -> Any:
-        """Rehearsal with a looped file (`audio`'s, default the running one): features from its whole-track
-        analysis when there is one."""
-        player = self._player(audio)
-        if player is None or self.config.rehearsal is False:
-            return None
-        from vjgan.audio.trackanalysis import RehearsalFeed, analyze_track
-
-        path = getattr(player, "path", None) or self.audio_file
-        if self.config.analyze:
-            analyze_track(path, progress=True)  # cached: the feed below finds it
-        feed = RehearsalFeed(path, analyze_if_missing=bool(self.config.rehearsal))
-        if feed.ready:
-            self.note(f"rehearsal: beats, bars and sections of {Path(path).name} from its cached analysis")
-        elif self.config.rehearsal:
-            self.note(f"rehearsal: analysing {Path(path).name} in the background; live analysis until then")
-        else:
-            self.note(f"no cached analysis of {Path(path).name}: live analysis (vjgan live --analyze, or "
-                      "vjgan render FILE --analyze-only, prepares one for rehearsal)")
-        return feed
-
-    def _make_mapping(self, preset: str | None) -> Any:
-        from vjgan.mapping.engine import MappingEngine
-        from vjgan.mapping.presets import find_preset, load_preset
-        from vjgan.mapping.spec import Preset
-
-        if preset is None and not (PRESETS_DIR / "default.toml").is_file():
-            log.warning("no presets/default.toml: starting with an empty preset")
-            spec = Preset(name="empty")
-        else:
-            path = find_preset(preset or "default")
-            spec = load_preset(path)
-            self.preset_path = path
-        kwargs: dict[str, Any] = {"presets_dir": self.presets_dir}
-        if self.config.shaders_dir is not None:  # targets must name the effects this chain will run
-            from vjgan.core.effects import available_effects
-
-            kwargs["effects"] = available_effects(self.config.shaders_dir)
-        try:
-            engine = MappingEngine(self.generator, spec, self.registry, **kwargs)
-        except UserError as exc:
-            if preset is not None:
-                raise  # the user asked for this preset: tell them what is wrong with it
-            self.note(f"default preset does not fit this model, starting with an empty preset: {exc}")
-            engine = MappingEngine(self.generator, Preset(name="empty"), self.registry, **kwargs)
-        engine.start_loader(watch=True)  # hot reload of the preset file, background loads
-        engine.offload = self.offload  # preset writes and reseeds run on the worker
-        return engine
-
-    def _make_learn(self) -> Any:
-        """OSC learn bindings live in presets (table [osc]): saved with the live state, replaced on load."""
-        from vjgan.control.learn import OscLearn
-
-        learn = OscLearn(self.registry)
-
-        def activate(preset: Any) -> None:
-            learn.load_dict(preset.extra.get("osc", {}), where=f"preset {preset.name!r} [osc]")
-
-        self.mapping.extra_providers["osc"] = learn.to_dict
-        self.mapping.on_activate.append(activate)
-        try:
-            activate(self.mapping.preset)  # the start-up preset was compiled before this listener existed
-        except UserError as exc:
-            self.note(f"OSC bindings not loaded: {exc}")
-        return learn
-
-    def _make_gen_thread(self) -> Any:
-        """The generator in its own process by default (no GIL shared with the analysis and this loop;
-        see models/process.py), or as a thread of this one (`gen_process=False`)."""
-        if self.config.gen_process:
-            from vjgan.models.process import GeneratorProcess
-
-            return GeneratorProcess(self.config.model, self.generator, device=self.config.gen_device,
-                                    threads=self.config.gen_threads)
-        from vjgan.models.runner import GeneratorThread
-
-        return GeneratorThread(self.generator, device=self.config.gen_device)
-
-    def _start_osc(self, host: str, port: int) -> None:
-        from vjgan.control.osc import OscServer
-
-        self.osc = OscServer(self.registry, self.queue, host=host, port=port, allow=self.config.osc_allow,
-                             learn=self.learn)
-
-    def _start_osc_out(self, targets: list[tuple[str, int]]) -> None:
-        from vjgan.control.osc_out import OscOut
-
-        self.osc_out = OscOut(self.bus, targets)
-
-    def _register_transport(self) -> None:
-        from vjgan.control.transport import register_transport
-
-        player = self._player()
-        tempo = self.audio if callable(getattr(self.audio, "tap", None)) else None  # AudioEngine: tap/nudge
-        register_transport(self.registry, player, tempo)
-
-    def _start_recorder(self, path: Path) -> None:
-        from vjgan.render.record import Recorder
-
-        audio = None
-        if self.audio_file:
-            from vjgan.audio.decode import load_audio
-
-            audio, sr = load_audio(self.audio_file, sample_rate=44100, mono=False)
-            self.recorder = Recorder(path, self.chain.size, self.config.fps, audio, sr)
-        else:
-            dev = self.config.device
-            self.recorder = Recorder(path, self.chain.size, self.config.fps,
-                                     live_device=int(dev) if dev and dev.isdigit() else dev)
-
-    def _register_app_params(self) -> None:
-        self.registry.replace_group("app", app_params(self))
-
-    # ---- actions (render thread, via the control queue) ------------------------------------------
-    @staticmethod
-    def _media_dirs(config: LiveConfig) -> list[Path]:
-        dirs = list(config.media_dirs) if config.media_dirs is not None else default_media_dirs()
-        for local in (config.audio, config.video):  # a file the user started with: its folder's neighbours too
-            if local and not _CAMERA_SPEC.fullmatch(local) and Path(local).is_file():
-                dirs.append(Path(local).resolve().parent)
-        return dirs
 
     @property
     def panel(self) -> Any:
@@ -483,7 +246,7 @@ class LiveApp(AppActions):
             timed("recorder", self.recorder.close)
         if self.config.out is not None:
             (self.config.out / "frames.json").write_text(json.dumps({"fps": self.config.fps,
-                                                                     "frames": self.frame_log}))
+                                                                     "frames": self.metrics.frame_log}))
         if self.window is not None:
             timed("window", self.window.close)
         log.debug("stopped in %.0f ms (%s)", (time.perf_counter() - t0) * 1000,
@@ -527,9 +290,7 @@ class LiveApp(AppActions):
         now = time.perf_counter()
         dt = now - self._last_tick
         self._last_tick = now if dt > 2 * interval else target  # resync after a stall, else no drift
-        self._frame_times.append(dt * 1000.0)
-        if dt > 2 * interval:
-            self.stats.late_frames += 1
+        self.metrics.tick(dt, interval)
 
     def step(self) -> None:
         """One displayed frame."""
@@ -583,12 +344,13 @@ class LiveApp(AppActions):
 
         # the panel draws on its own thread: here only its window's close flag, a state copy when it
         # asked for one, and its frame costs for the stats; nothing waits for a panel frame
-        self.panels.service(self._stage_hist["panel"])
+        self.panels.service(self.metrics.stage_hist["panel"])
         if self.window is not None:
             import glfw
 
             glfw.poll_events()
-        self._account(features, frame, uploaded, (t0, t1, t2, t3, t4))
+        self.metrics.account(features, frame, uploaded, (t0, t1, t2, t3, t4), getattr(self.audio, "stats", None),
+                             getattr(self.gen_thread, "stats", None))
 
     def _map_and_submit(self, features: Features, now: float) -> FrameParams:
         """Features → params → generator (latest wins, never waits). Once per displayed frame,
@@ -611,10 +373,7 @@ class LiveApp(AppActions):
         if not params.generator.seq:  # a stand-in mapping without its own counter
             self._seq += 1
             params.generator.seq = self._seq
-        self._seq_info[params.generator.seq] = (features.wall, features.time)
-        if len(self._seq_info) > 512:
-            for k in sorted(self._seq_info)[:256]:
-                del self._seq_info[k]
+        self.metrics.submitted(params.generator.seq, features.wall, features.time)
         # params made for a new onset cut a routine frame in progress short (GeneratorThread preemption)
         counts = (features.onset_count, features.kick_count, features.snare_count)
         urgent = counts != self._submitted_counts and any(counts)
@@ -684,47 +443,3 @@ class LiveApp(AppActions):
         peaks = {k: max(getattr(f, k) for f in recent) for k in _PEAK_FIELDS}
         events = {k: any(getattr(f, k) for f in recent) for k in _EVENT_FIELDS}
         return replace(latest, **peaks, **events)
-
-    def _account(self, features: Features, frame: Any, uploaded: bool, ts: tuple[float, ...]) -> None:
-        t0, t1, t2, t3, t4 = ts
-        s = self.stats
-        s.frames += 1
-        astats = getattr(self.audio, "stats", None)
-        gstats = getattr(self.gen_thread, "stats", None)
-        hist = self._stage_hist
-        hist["audio"].append(float(getattr(astats, "analysis_ms_p50", 0.0) or 0.0))
-        hist["mapping"].append((t1 - t0) * 1000)
-        if frame is not None:
-            hist["generator"].append(float(frame.gen_ms))
-        if uploaded:
-            hist["upload"].append((t2 - t1) * 1000)
-        hist["render"].append((t3 - t2) * 1000)
-        hist["display"].append((t4 - t3) * 1000)
-        for k, v in hist.items():
-            if v:
-                s.stage_ms[k] = float(np.median(v))
-        s.last_present = t4
-        if uploaded and frame.seq in self._seq_info:  # first display of a generated frame
-            wall, _ = self._seq_info[frame.seq]
-            if wall > 0:
-                s.latency_ms = (t4 - wall) * 1000
-        if features.wall > 0:
-            s.shader_latency_ms = (t4 - features.wall) * 1000
-        if gstats is not None:
-            s.gen_fps = float(getattr(gstats, "fps", 0.0))
-            s.gen_dropped = int(getattr(gstats, "dropped", 0))
-            s.gen_ms = float(getattr(gstats, "gen_ms_p50", 0.0))
-        s.audio_overflows = int(getattr(astats, "overflows", 0) or 0)
-        s.audio_status = str(getattr(astats, "status", "") or "")
-        if len(self._frame_times) > 1:
-            ft = np.asarray(self._frame_times)
-            s.frame_ms_p50 = float(np.percentile(ft, 50))
-            s.frame_ms_p99 = float(np.percentile(ft, 99))
-            s.render_fps = 1000.0 / max(s.frame_ms_p50, 1e-3)
-        if self.config.out is not None:
-            seq_wall, seq_time = self._seq_info.get(frame.seq, (0.0, 0.0)) if frame is not None else (0.0, 0.0)
-            self.frame_log.append({
-                "index": s.frames - 1, "wall": t4, "audio_time": features.time, "onset": features.onset,
-                "rms": features.rms, "gen_seq": frame.seq if frame is not None else -1,
-                "gen_audio_time": seq_time, "latency_ms": s.latency_ms,
-            })
