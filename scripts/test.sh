@@ -10,4 +10,5 @@ source scripts/services.sh
 trap vjgan_services_stop EXIT
 export TORCHINDUCTOR_CACHE_DIR="$ROOT/.cache/inductor"
 .venv/bin/ruff check vjgan tests scripts
+.venv/bin/lint-imports  # stages meet only in vjgan.app: the contracts in pyproject.toml
 .venv/bin/python -m pytest "$@"

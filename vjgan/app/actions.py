@@ -183,7 +183,7 @@ class AppActions:
         if not sep or not source or not target:
             raise ParamError(f"route must look like 'SOURCE -> TARGET', got {text!r}")
         try:
-            self.mapping._parse(target)  # a bad target is a rejected message now, not a note later
+            self.mapping.parse_target(target)  # a bad target is a rejected message now, not a note later
         except TargetError as exc:
             raise ParamError(str(exc)) from exc
         self._edit_preset(lambda p: p.routes.append(RouteSpec(source, target)), f"route {source} -> {target} added")

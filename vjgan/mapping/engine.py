@@ -286,8 +286,6 @@ class MappingEngine:
         return parse_target(name, self.layers, self.effects, tuple(self.cur.preset.latents.directions),
                             self.encoder_layers)
 
-    _parse = parse_target  # the name app/actions.py checks a new route's target with
-
     def route_outputs(self) -> list[float]:
         """Last output of every route of the running preset (meters in the panel, dead-route checks)."""
         return [r.state.out for r in self.cur.routes]
