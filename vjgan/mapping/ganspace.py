@@ -67,7 +67,9 @@ def ganspace(generator: LatentModel, k: int = 10, n_samples: int = 10_000, seed:
     `n_samples` random z. Cost: n_samples mapping-MLP forwards, about a second on a CPU."""
     if n_samples < 2:
         raise UserError("GANSpace needs at least 2 samples")
-    device = torch.as_tensor(generator.w_avg).device  # where the mapping network lives
+    sources = (getattr(generator, "parameters", None), getattr(generator, "buffers", None))
+    tensors = [f() for f in sources if callable(f)]
+    device = next((t.device for it in tensors for t in it), torch.device("cpu"))  # where the mapping network lives
     g = torch.Generator().manual_seed(seed)
     ws = []
     for i in range(0, n_samples, batch):
