@@ -50,9 +50,9 @@ def test_losses_stay_bounded(run):
     print({k: f"{v.min():.3g}…{v.max():.3g}" for k, v in h.items()})
     assert result.rollbacks == 0 and len(result.history) == STEPS
     assert all(np.isfinite(v).all() for v in h.values())
-    # logistic losses: ~1.4 and ~0.7 at balance. A healthy run has one-step critic spikes (15 seen, on an
-    # outlier batch); #16's run reached 10⁷.
-    assert h["critic"].max() < 100 and h["adv"].max() < 100
+    # logistic losses: ~1.4 and ~0.7 at balance. A healthy run has one-step critic spikes (83 seen, on an
+    # outlier batch, with one thread); #16's run reached 10⁷.
+    assert h["critic"].max() < 1000 and h["adv"].max() < 1000
     late = slice(STEPS // 2, None)
     # neither side wins outright: a critic that wins drives its loss to ~0 and adv up, one that loses the reverse
     assert 0.4 < h["critic"][late].mean() < 2.0 and 0.3 < h["adv"][late].mean() < 3.0

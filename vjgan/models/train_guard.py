@@ -6,11 +6,12 @@ step's losses and gradient norms against their own history and calls a step dive
 is not finite, exceeds `factor` × its running mean (a sudden explosion), or `drift_factor` × the
 lowest running mean seen (a slow one, which a running mean would follow: #16's critic loss grew 10×
 per 75 steps). Losses are measured against at least `loss_floor`, since a logistic GAN loss of a few
-units is normal. Healthy runs on wallpaper photos peaked at 23× the running mean and 91× the lowest
-(a critic's gradient norm for one step), so the defaults leave ~10× margin. The trainer then rolls back to
-its last good checkpoint — which it never overwrites after a divergent step — with lower learning
-rates, and gives up with a clear error after a few tries. Plain floats in and out, so the StyleGAN2
-trainer can share it; its state is JSON for the checkpoint's metadata.
+units is normal. Healthy runs on wallpaper photos peaked at 155× the running mean and 480× the lowest
+(a critic's gradient norm for one step, on an outlier batch), so the defaults leave 6–20× margin.
+The trainer then rolls back to its last good checkpoint — which it never overwrites after a
+divergent step — with lower learning rates, and gives up with a clear error after a few tries.
+Plain floats in and out, so the StyleGAN2 trainer can share it; its state is JSON for the
+checkpoint's metadata.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class DivergenceGuard:
     quantity (its mean is still settling; the first steps of a GAN swing widely).
     """
 
-    def __init__(self, factor: float = 200.0, drift_factor: float = 1000.0, warmup: int = 20, beta: float = 0.98,
+    def __init__(self, factor: float = 1000.0, drift_factor: float = 10000.0, warmup: int = 20, beta: float = 0.98,
                  loss_floor: float = 1.0) -> None:
         self.factor, self.drift_factor, self.warmup = factor, drift_factor, warmup
         self.beta, self.loss_floor = beta, loss_floor

@@ -60,7 +60,7 @@ class TrainConfig:
     max_steps: int | None = None  # stop (with a checkpoint) after this many steps in total
     ema_beta: float = 0.99  # the saved model is an exponential moving average of the trained weights
     lr_mode: str = "fan_in"  # "plain": one rate for all tensors (checkpoints from before #16 resume so)
-    guard_factor: float = 200.0  # a loss or gradient norm this many times its running mean is a divergence
+    guard_factor: float = 1000.0  # a loss or gradient norm this many times its running mean is a divergence
     max_rollbacks: int = 3  # divergences survived (each: back to the last checkpoint, rates halved)
 
     @classmethod
@@ -126,7 +126,7 @@ class Trainer:
         self.cfg = cfg or TrainConfig()
         self.step = 0
         self.epoch = 0
-        self.guard = DivergenceGuard(self.cfg.guard_factor)
+        self.guard = DivergenceGuard(self.cfg.guard_factor, 10 * self.cfg.guard_factor)
         self.rollbacks = 0
         self.last_r1 = 0.0
         self.saved_step: int | None = None  # step of the checkpoint on disk: the one a divergence rolls back to
@@ -219,7 +219,7 @@ class Trainer:
         for name in ("opt_vae", "opt_g", "opt_c"):
             _unflatten_opt(name, getattr(self, name), tensors, groups[name])
         self._apply_lrs()
-        self.guard = DivergenceGuard(self.cfg.guard_factor)
+        self.guard = DivergenceGuard(self.cfg.guard_factor, 10 * self.cfg.guard_factor)
         self.guard.load_state_dict(json.loads(meta.get("guard", "{}")))
         self.step, self.epoch = int(meta["step"]), int(meta["epoch"])
         self.saved_step = self.step
