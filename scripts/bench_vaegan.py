@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench_vaegan.py [--device cpu|cuda] [--res 128] [--steps 20] [--usable]
 
-- train_images_per_s: images/s of the full training step (VAE + WGAN-GP critic + generator/latent map),
+- train_images_per_s: images/s of the full training step (VAE + logistic critic with lazy R1 + generator/latent map),
   default `vjgan train` architecture at --res, batch 32, on generated shapes.
 - usable (with --usable): trains on 600 generated 128² images until the held-out reconstruction MSE of
   the GAN path is below half of the mean-image MSE, reports the wall time (goal on an H100: ≤ 15 min).

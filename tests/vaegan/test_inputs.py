@@ -15,7 +15,7 @@ from PIL import Image
 from tests.vaegan.conftest import RES, tiny_train_config
 from vjgan.cli import main
 from vjgan.models.vaegan_data import MIN_IMAGES, load_image_folder, make_shapes, write_images
-from vjgan.models.vaegan_train import STATE_FILE, Trainer
+from vjgan.models.vaegan_train import Trainer
 
 
 def test_empty_folder_is_a_clear_error(tmp_path, capsys):
@@ -72,7 +72,9 @@ def test_interrupted_training_resumes_from_its_checkpoint(tmp_path, shapes):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
-        while not (out / STATE_FILE).exists() and proc.poll() is None and time.monotonic() < deadline:
+        # a fresh run writes a step-0 checkpoint (to roll back to) at once: wait for the first epoch's samples
+        first_epoch = out / "samples" / "epoch_0001.png"
+        while not first_epoch.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert proc.poll() is None, proc.stderr.read()
         proc.send_signal(signal.SIGINT)

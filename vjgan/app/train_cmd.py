@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
     parser.add_argument("--channel-base", type=int, default=None, help="network width (default: by resolution)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=None, metavar="RATE",
+                        help="GAN learning rate (default 0.005, per-tensor scaled); with --resume it replaces "
+                             "the run's own, e.g. lower after a divergence")
 
 
 def default_model_config(res: int, channel_base: int | None = None):
@@ -63,8 +66,12 @@ def run(args: argparse.Namespace) -> int:
     images = load_image_folder(images_dir, res)
     cfg = TrainConfig(epochs=args.epochs, batch=args.batch, max_steps=args.max_steps, flip=not args.no_flip,
                       seed=args.seed)
+    if args.lr is not None:
+        if not args.lr > 0:
+            raise UserError(f"--lr must be positive, got {args.lr}")
+        cfg.lr_gan = args.lr
     trainer = Trainer(images, out, default_model_config(res, args.channel_base), cfg, device=device,
-                      resume=args.resume)
+                      resume=args.resume, override=("lr_gan",) if args.lr is not None else ())
     log.info("training on %d images at %d² on %s → %s", len(images), res, device, out)
     result = trainer.run()
     log.info("done: %d steps, %d epochs, %.1f images/s; model %s, samples in %s", result.steps, result.epochs,

@@ -30,6 +30,7 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 
 from vjgan.core.errors import UserError
+from vjgan.models.train_guard import DivergenceGuard, grad_norm
 from vjgan.models.vaegan import Critic, VaeGan, VaeGanConfig, load_vaegan, save_vaegan, tensor_to_uint8
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,11 @@ class TrainConfig:
     epochs: int = 100
     batch: int = 32
     lr: float = 1e-3
-    lr_gan: float = 1e-3  # generator, mapping, latent map and critic; Adam betas (0, 0.99)
+    # generator, mapping, latent map and critic; Adam betas (0, 0.99). An "equalised" rate: each weight
+    # tensor's step is lr_gan / sqrt(fan_in) (its init scale), biases lr_gan. One plain rate for all
+    # tensors moved a 4096-input layer ~60x further, relative to its weights, than a 1-input one: the
+    # wide critic of a real-size model swung its logits by tens per step and diverged (#16).
+    lr_gan: float = 5e-3
     # β of the VAE: a real VAE (its decoder sees noisy latents, so it blurs); the GAN path reads the mean
     kl_weight: float = 0.05
     rec_weight: float = 30.0  # L1 reconstruction through the latent map, relative to the adversarial loss
@@ -54,11 +59,18 @@ class TrainConfig:
     sample_every: int = 1  # epochs between sample grids
     max_steps: int | None = None  # stop (with a checkpoint) after this many steps in total
     ema_beta: float = 0.99  # the saved model is an exponential moving average of the trained weights
+    lr_mode: str = "fan_in"  # "plain": one rate for all tensors (checkpoints from before #16 resume so)
+    guard_factor: float = 1000.0  # a loss or gradient norm this many times its running mean is a divergence
+    max_rollbacks: int = 3  # divergences survived (each: back to the last checkpoint, rates halved)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class DivergenceError(UserError):
+    """Training diverged more often than `max_rollbacks`; the last good checkpoint is left on disk."""
 
 
 @dataclass
@@ -69,6 +81,8 @@ class TrainResult:
     images_per_s: float
     losses: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
+    rollbacks: int = 0  # divergences caught and rolled back
+    history: list[dict[str, float]] = field(default_factory=list)  # losses of every step this run passed
 
 
 def _flatten_opt(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list]:
@@ -90,21 +104,36 @@ def _unflatten_opt(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str, t
     opt.load_state_dict({"state": dict(sorted(state.items())), "param_groups": groups})
 
 
+def _lr_groups(params, mode: str) -> list[dict]:
+    """One Adam group per tensor with lr_scale 1/sqrt(fan_in) for weights, 1 for biases ("fan_in");
+    one group at scale 1 ("plain": runs started before #16, whose optimiser state has one group)."""
+    params = list(params)
+    if mode == "plain":
+        return [{"params": params, "lr_scale": 1.0}]
+    return [{"params": [p], "lr_scale": 1.0 / math.sqrt(p[0].numel()) if p.ndim > 1 else 1.0} for p in params]
+
+
 class Trainer:
     """Owns the model, critic, optimisers and the loop; `run()` trains until `epochs` or `max_steps`."""
 
     def __init__(self, images: torch.Tensor, out_dir: str | Path, model_cfg: VaeGanConfig | None = None,
                  cfg: TrainConfig | None = None, device: str = "cpu", resume: bool = False,
-                 progress: bool = True) -> None:
+                 progress: bool = True, override: tuple[str, ...] = ()) -> None:
+        """`override`: fields of `cfg` that replace the resumed run's own (e.g. "lr_gan" after a divergence)."""
         self.out = Path(out_dir)
         self.device = torch.device(device)
         self.progress = progress
         self.cfg = cfg or TrainConfig()
         self.step = 0
         self.epoch = 0
+        self.guard = DivergenceGuard(self.cfg.guard_factor, 10 * self.cfg.guard_factor)
+        self.rollbacks = 0
+        self.last_r1 = 0.0
+        self.saved_step: int | None = None  # step of the checkpoint on disk: the one a divergence rolls back to
         torch.manual_seed(self.cfg.seed)
         if resume:
-            self._resume(model_cfg)
+            self._resume(model_cfg, ("epochs", "max_steps", "sample_every", *override))
+            log.info("resumed from %s at epoch %d, step %d", self.out, self.epoch, self.step)
         else:
             mcfg = model_cfg or VaeGanConfig(resolution=int(images.shape[-1]))
             self.model = VaeGan(mcfg).to(self.device)
@@ -120,13 +149,26 @@ class Trainer:
         m, c = self.model, self.cfg
         betas = (0.0, 0.99)
         self.opt_vae = torch.optim.Adam([*m.encoder.parameters(), *m.vae_decoder.parameters()], lr=c.lr)
-        self.opt_g = torch.optim.Adam([*m.synthesis_net.parameters(), *m.mapping_net.parameters(),
-                                       *m.latent_map.parameters()], lr=c.lr_gan, betas=betas)
-        self.opt_c = torch.optim.Adam(self.critic.parameters(), lr=c.lr_gan, betas=betas)
+        gen = [*m.synthesis_net.parameters(), *m.mapping_net.parameters(), *m.latent_map.parameters()]
+        self.opt_g = torch.optim.Adam(_lr_groups(gen, c.lr_mode), lr=c.lr_gan, betas=betas)
+        self.opt_c = torch.optim.Adam(_lr_groups(self.critic.parameters(), c.lr_mode), lr=c.lr_gan, betas=betas)
+        self._apply_lrs()
+
+    def _apply_lrs(self) -> None:
+        """Set every group's rate from the config (after loading optimiser state, or halving on a rollback)."""
+        for opt, base in ((self.opt_vae, self.cfg.lr), (self.opt_g, self.cfg.lr_gan), (self.opt_c, self.cfg.lr_gan)):
+            for g in opt.param_groups:
+                g["lr"] = base * g.get("lr_scale", 1.0)
 
     # --- checkpoints --------------------------------------------------------------------------------
     def save_checkpoint(self) -> Path:
-        """Model (loadable on its own) + critic and optimiser state for resuming; both atomic."""
+        """Model (loadable on its own) + critic and optimiser state for resuming; both atomic.
+
+        Refuses non-finite weights (DivergenceError), so the last good checkpoint is never replaced by
+        a broken one."""
+        for name, net in (("model", self.model), ("critic", self.critic), ("averaged model", self.ema)):
+            if not all(bool(torch.isfinite(t).all()) for t in net.state_dict().values()):
+                raise DivergenceError(f"non-finite weights in the {name} at step {self.step}")
         tensors = {f"critic.{k}": v.detach().cpu().contiguous() for k, v in self.critic.state_dict().items()}
         tensors |= {f"raw.{k}": v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         groups = {}
@@ -135,6 +177,7 @@ class Trainer:
             tensors.update(t)
             groups[name] = g
         meta = {"step": str(self.step), "epoch": str(self.epoch), "param_groups": json.dumps(groups),
+                "guard": json.dumps(self.guard.state_dict()),
                 "train_config": json.dumps(asdict(self.cfg)), "format": "vjgan-vaegan-train"}
         state_path = self.out / STATE_FILE
         state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,9 +185,12 @@ class Trainer:
         save_file(tensors, str(tmp), metadata=meta)
         tmp.replace(state_path)
         save_vaegan(self.ema, self.out)
+        self.saved_step = self.step
         return self.out / MODEL_FILE
 
-    def _resume(self, model_cfg: VaeGanConfig | None) -> None:
+    def _resume(self, model_cfg: VaeGanConfig | None, keep: tuple[str, ...]) -> None:
+        """Load the checkpoint in `out`: weights, optimiser and guard state, step; the run's own
+        hyper-parameters except the fields named in `keep`, which come from the current config."""
         state_path = self.out / STATE_FILE
         if not (self.out / MODEL_FILE).is_file() or not state_path.is_file():
             raise UserError(f"nothing to resume in {self.out}: no {MODEL_FILE} and {STATE_FILE} there "
@@ -164,16 +210,19 @@ class Trainer:
             self.model.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("raw.")})
         except Exception as exc:
             raise UserError(f"cannot read training state {state_path}: {exc}") from exc
-        old = TrainConfig.from_dict(json.loads(meta["train_config"]))
-        # keep the run's hyper-parameters; only the length and sampling may change on resume
-        self.cfg = TrainConfig(**{**asdict(old), "epochs": self.cfg.epochs, "max_steps": self.cfg.max_steps,
-                                  "sample_every": self.cfg.sample_every})
+        old_dict = json.loads(meta["train_config"])
+        old_dict.setdefault("lr_mode", "plain")  # runs from before per-tensor rates: one group per optimiser
+        old = asdict(TrainConfig.from_dict(old_dict))
+        self.cfg = TrainConfig(**{**old, **{k: getattr(self.cfg, k) for k in keep}})
         self._make_opts()
         groups = json.loads(meta["param_groups"])
         for name in ("opt_vae", "opt_g", "opt_c"):
             _unflatten_opt(name, getattr(self, name), tensors, groups[name])
+        self._apply_lrs()
+        self.guard = DivergenceGuard(self.cfg.guard_factor, 10 * self.cfg.guard_factor)
+        self.guard.load_state_dict(json.loads(meta.get("guard", "{}")))
         self.step, self.epoch = int(meta["step"]), int(meta["epoch"])
-        log.info("resumed from %s at epoch %d, step %d", self.out, self.epoch, self.step)
+        self.saved_step = self.step
 
     # --- training ------------------------------------------------------------------------------------
     def _batch(self, idx: np.ndarray) -> torch.Tensor:
@@ -205,15 +254,18 @@ class Trainer:
         # (2) critic: non-saturating logistic loss, lazy R1 on the reals
         real_score = self.critic(x)
         fake_score = self.critic(fake.detach())
-        loss_c = F.softplus(fake_score).mean() + F.softplus(-real_score).mean()
+        loss_logistic = F.softplus(fake_score).mean() + F.softplus(-real_score).mean()
+        loss_c = loss_logistic
         every = max(1, c.r1_every)
         if c.r1_gamma > 0 and self.step % every == 0:
             xr = x.detach().requires_grad_(True)
             (grad,) = torch.autograd.grad(self.critic(xr).sum(), xr, create_graph=True)
             r1 = grad.flatten(1).square().sum(1).mean()
             loss_c = loss_c + 0.5 * c.r1_gamma * every * r1
+            self.last_r1 = r1.item()
         self.opt_c.zero_grad(set_to_none=True)
         loss_c.backward()
+        grad_c = grad_norm(self.critic.parameters())
         self.opt_c.step()
         # (3) generator + mapping + latent map
         self.critic.requires_grad_(False)
@@ -223,6 +275,7 @@ class Trainer:
         loss_g = loss_adv + c.rec_weight * loss_rec_gan
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        grad_g = grad_norm(p for group in self.opt_g.param_groups for p in group["params"])
         self.opt_g.step()
         with torch.no_grad():
             m.w_avg_buf.lerp_(ws_rand[:, 0].mean(0), 0.02)
@@ -232,8 +285,9 @@ class Trainer:
             for be, b_ in zip(self.ema.buffers(), m.buffers(), strict=True):
                 be.copy_(b_)
         self.step += 1
-        return {"vae": loss_rec_vae.item(), "kl": kl.item(), "critic": loss_c.item(),
-                "adv": loss_adv.item(), "rec": loss_rec_gan.item()}
+        # "critic": the logistic part (bounded, ~1.39 at balance); "r1": |∇D(real)|² at the last R1 step
+        return {"vae": loss_rec_vae.item(), "kl": kl.item(), "critic": loss_logistic.item(), "r1": self.last_r1,
+                "adv": loss_adv.item(), "rec": loss_rec_gan.item(), "grad_c": grad_c, "grad_g": grad_g}
 
     @torch.no_grad()
     def sample_grid(self, path: Path, n: int = 8) -> Path:
@@ -249,7 +303,27 @@ class Trainer:
         Image.fromarray(arr).save(path)
         return path
 
+    def _rollback(self, reason: str, bar: tqdm) -> None:
+        """Back to the last good checkpoint with halved learning rates, or DivergenceError after max_rollbacks."""
+        bad_step = self.step
+        self.rollbacks += 1
+        where = f"the last good checkpoint (step {self.saved_step}) is in {self.out}"
+        if self.rollbacks > self.cfg.max_rollbacks:
+            raise DivergenceError(
+                f"training diverged at step {bad_step} ({reason}), {self.rollbacks} times in this run; {where}. "
+                f"Resume it with a lower rate: vjgan train --resume --out {self.out} --lr {self.cfg.lr_gan / 4:.2g}")
+        lr, lr_gan = self.cfg.lr / 2, self.cfg.lr_gan / 2
+        msg = (f"divergence at step {bad_step}: {reason}; rolling back to step {self.saved_step} with halved "
+               f"learning rates (lr_gan {lr_gan:.2g}), try {self.rollbacks} of {self.cfg.max_rollbacks}")
+        log.warning(msg)
+        self.cfg.lr, self.cfg.lr_gan = lr, lr_gan
+        self._resume(None, ("epochs", "max_steps", "sample_every", "lr", "lr_gan", "max_rollbacks"))
+        self.model.train()
+        bar.n = self.step
+        bar.refresh()
+
     def run(self) -> TrainResult:
+        """Train to `epochs`/`max_steps`; every step passes the divergence guard or is rolled back."""
         c = self.cfg
         n = len(self.images)
         b = min(c.batch, n)
@@ -259,27 +333,33 @@ class Trainer:
             total = min(total, c.max_steps)
         self.model.train()
         losses: dict[str, float] = {}
+        history: list[dict[str, float]] = []
         t0, step0 = time.perf_counter(), self.step
+        if self.saved_step is None:  # a fresh run: a step-0 checkpoint to roll back to
+            self.save_checkpoint()
         bar = tqdm(total=total, initial=min(self.step, total), desc="training VAE-GAN", unit="step",
                    disable=not self.progress, dynamic_ncols=True)
         interrupted = False
         try:
-            while self.epoch < c.epochs and self.step < total:
+            while self.epoch < self.cfg.epochs and self.step < total:
                 perm = self.rng.permutation(n)
                 for i in range(steps_per_epoch):
                     if self.step >= total:
                         break
                     losses = self.train_step(self._batch(perm[i * b : (i + 1) * b]))
-                    if not all(math.isfinite(v) for v in losses.values()):
-                        raise UserError(f"training diverged at step {self.step} (losses {losses}); "
-                                        "resume from the last checkpoint with a lower learning rate")
+                    reason = self.guard.check(losses)
+                    if reason is not None:
+                        self._rollback(reason, bar)
+                        break
+                    history.append(losses)
                     bar.update(1)
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()} | (
+                        {"rollbacks": self.rollbacks} if self.rollbacks else {}), refresh=False)
                 else:
                     self.epoch += 1
-                    if c.sample_every and self.epoch % c.sample_every == 0:
+                    if self.cfg.sample_every and self.epoch % self.cfg.sample_every == 0:
                         self.sample_grid(self.out / "samples" / f"epoch_{self.epoch:04d}.png")
-                    self.save_checkpoint()
+                    self._save_or_rollback(bar)
         except KeyboardInterrupt:
             interrupted = True
             path = self.save_checkpoint()
@@ -287,8 +367,14 @@ class Trainer:
             raise
         finally:
             bar.close()
-        if not interrupted:
+        if not interrupted and self.saved_step != self.step:
             self.save_checkpoint()
         dt = time.perf_counter() - t0
         ips = (self.step - step0) * b / dt if dt > 0 else 0.0
-        return TrainResult(self.ema, self.step, self.epoch, ips, losses, interrupted)
+        return TrainResult(self.ema, self.step, self.epoch, ips, losses, interrupted, self.rollbacks, history)
+
+    def _save_or_rollback(self, bar: tqdm) -> None:
+        try:
+            self.save_checkpoint()
+        except DivergenceError as exc:
+            self._rollback(str(exc), bar)
