@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "render": "vjgan.app.offline_cmd",
     "train": "vjgan.app.train_cmd",
     "encode": "vjgan.app.encode_cmd",
+    "project": "vjgan.app.project_cmd",
     "convert": "vjgan.app.convert_cmd",
 }
 
