@@ -71,7 +71,12 @@ class PresetLoader(threading.Thread):
         self.effects = effects
         self.cache = cache
         self.poll_s = poll_s
-        self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
+        # one waiting request, the newest: a flood of loads (OSC at any rate) costs one load after the one in
+        # progress, and results stay one per load actually made
+        self._pending: _Request | None = None
+        self._pending_lock = threading.Lock()
+        self._wake = threading.Event()
+        self.superseded = 0  # requests replaced by a newer one before they were loaded
         self._results: queue.SimpleQueue[LoadResult] = queue.SimpleQueue()
         self._halt = threading.Event()
         self._watch_lock = threading.Lock()
@@ -86,7 +91,15 @@ class PresetLoader(threading.Thread):
                 self._watched, self._stamp = path, _stamp(path)
 
     def request(self, name: str, crossfade_beats: float, presets_dir: Path) -> None:
-        self._requests.put(_Request(name, crossfade_beats, presets_dir))
+        with self._pending_lock:
+            self.superseded += self._pending is not None
+            self._pending = _Request(name, crossfade_beats, presets_dir)
+        self._wake.set()
+
+    def _take(self) -> _Request | None:
+        with self._pending_lock:
+            req, self._pending = self._pending, None
+            return req
 
     def results(self) -> list[LoadResult]:
         out = []
@@ -99,11 +112,11 @@ class PresetLoader(threading.Thread):
     def halt(self) -> None:
         """Ask the thread to end without waiting for it (safe from a finalizer)."""
         self._halt.set()
-        self._requests.put(_Request("", 0.0, Path()))
+        self._wake.set()
 
     def stop(self) -> None:
         self._halt.set()
-        self._requests.put(_Request("", 0.0, Path()))  # wake up
+        self._wake.set()
         if self.is_alive():
             self.join(timeout=5.0)
 
@@ -123,12 +136,11 @@ class PresetLoader(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.is_set():
-            try:
-                req = self._requests.get(timeout=self.poll_s)
-                if not self._halt.is_set() and req.name:
-                    self._load(req.name, req.crossfade_beats, False, req.presets_dir)
-            except queue.Empty:
-                pass
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+            req = self._take()
+            if req is not None and not self._halt.is_set():
+                self._load(req.name, req.crossfade_beats, False, req.presets_dir)
             with self._watch_lock:
                 path, old = self._watched, self._stamp
             if path is None:

@@ -9,8 +9,8 @@ and the window sizes; the panel thread feeds the queue into ImGui before each fr
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +21,7 @@ from imgui_bundle.python_backends.glfw_backend import GlfwRenderer
 log = logging.getLogger(__name__)
 
 NO_MOUSE = -3.4028234663852886e38  # -FLT_MAX: ImGui's "mouse not over the window"
+MAX_EVENTS = 4096  # input events waiting for the panel thread (seconds of mouse moves)
 
 _MODS = {  # ImGui wants the modifier state as keys of their own too
     imgui.Key.left_ctrl: imgui.Key.mod_ctrl, imgui.Key.right_ctrl: imgui.Key.mod_ctrl,
@@ -58,7 +59,8 @@ class WindowInput:
     tap tempo button posts there, not one panel frame later); `wake` is set when input wants a frame."""
 
     def __init__(self, window: Any, wake: threading.Event, on_press: Callable[[float, float], None]) -> None:
-        self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        # bounded: a panel thread that stopped drawing loses the oldest mouse moves, not memory
+        self._events: deque[tuple[Any, ...]] = deque(maxlen=MAX_EVENTS)
         self._wake = wake
         self._on_press = on_press
         self.win_size: tuple[int, int] = tuple(glfw.get_window_size(window))  # type: ignore[assignment]
@@ -76,23 +78,23 @@ class WindowInput:
 
     def pending(self) -> bool:
         """Input is waiting for the next panel frame (a click, typing)."""
-        return not self._events.empty()
+        return bool(self._events)
 
     # These run inside glfw.poll_events() on the main thread. They must never raise: the glfw module
     # re-raises a callback's exception from whichever glfw call comes next, on any thread.
     def _on_cursor(self, _w: Any, x: float, y: float) -> None:
         self.cursor = (x, y)
-        self._events.put(("pos", x, y))
+        self._events.append(("pos", x, y))
         self._wake.set()
 
     def _on_enter(self, _w: Any, entered: int) -> None:
         if not entered:
             self.cursor = (NO_MOUSE, NO_MOUSE)
-            self._events.put(("pos", NO_MOUSE, NO_MOUSE))
+            self._events.append(("pos", NO_MOUSE, NO_MOUSE))
 
     def _on_button(self, _w: Any, button: int, action: int, _mods: int) -> None:
         try:
-            self._events.put(("button", button, action == glfw.PRESS))
+            self._events.append(("button", button, action == glfw.PRESS))
             self._wake.set()
             if button == 0 and action == glfw.PRESS:
                 self._on_press(*self.cursor)
@@ -100,19 +102,19 @@ class WindowInput:
             log.exception("panel mouse button")
 
     def _on_scroll(self, _w: Any, dx: float, dy: float) -> None:
-        self._events.put(("wheel", dx, dy))
+        self._events.append(("wheel", dx, dy))
         self._wake.set()
 
     def _on_key(self, _w: Any, key: int, _scancode: int, action: int, _mods: int) -> None:
-        self._events.put(("key", key, action != glfw.RELEASE))
+        self._events.append(("key", key, action != glfw.RELEASE))
         self._wake.set()
 
     def _on_char(self, _w: Any, char: int) -> None:
-        self._events.put(("char", char))
+        self._events.append(("char", char))
         self._wake.set()
 
     def _on_focus(self, _w: Any, focused: int) -> None:
-        self._events.put(("focus", bool(focused)))
+        self._events.append(("focus", bool(focused)))
 
     def _on_size(self, _w: Any, width: int, height: int) -> None:
         self.win_size = (width, height)
@@ -126,8 +128,8 @@ class WindowInput:
         release in one frame become two frames), so clicks survive the low rate."""
         while True:
             try:
-                ev = self._events.get_nowait()
-            except queue.Empty:
+                ev = self._events.popleft()  # deque: append and popleft are atomic, one consumer
+            except IndexError:
                 return
             kind = ev[0]
             if kind == "pos":
