@@ -52,7 +52,7 @@ class Worker:
     def __init__(self, name: str = "vjgan-worker", maxsize: int = 16) -> None:
         self.maxsize = maxsize
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
-        self._done: queue.SimpleQueue[JobDone] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[JobDone] = queue.SimpleQueue()  # bounded: submit() counts unapplied results
         self.history: deque[JobDone] = deque(maxlen=64)  # applied results, newest last
         self._pending = 0  # submitted, not yet applied (render thread only)
         self.stopping = False  # set by stop(): a job in progress should not start anything new

@@ -77,7 +77,7 @@ class PresetLoader(threading.Thread):
         self._pending_lock = threading.Lock()
         self._wake = threading.Event()
         self.superseded = 0  # requests replaced by a newer one before they were loaded
-        self._results: queue.SimpleQueue[LoadResult] = queue.SimpleQueue()
+        self._results: queue.SimpleQueue[LoadResult] = queue.SimpleQueue()  # one per load made: bounded above
         self._halt = threading.Event()
         self._watch_lock = threading.Lock()
         self._watched: Path | None = None

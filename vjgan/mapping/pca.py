@@ -60,7 +60,7 @@ class PcaExplorer:
         self.variance_ratio: np.ndarray | None = None
         self.error = ""
         self.busy = False
-        self._results: queue.SimpleQueue[PcaResult] = queue.SimpleQueue()
+        self._results: queue.SimpleQueue[PcaResult] = queue.SimpleQueue()  # one job at a time (busy): at most one
 
     @property
     def available(self) -> bool:

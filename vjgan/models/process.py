@@ -177,7 +177,7 @@ class _Link:
         child.close()
         self.conn = parent
         self._cond = threading.Condition()
-        self._outbox: deque[ToChild] = deque()
+        self._outbox: deque[ToChild] = deque()  # bounded by post(): one Submit, one Call per method, a Stop
         self._ended = False
         self._sender = threading.Thread(target=self._send_loop, name="generator-send", daemon=True)
         self._sender.start()
