@@ -310,7 +310,8 @@ class LiveApp(AppActions, StageBuilder):
                 self._urgent = None
         t2 = time.perf_counter()
 
-        self.chain.poll()  # compiles what the watcher thread found changed (cheap when nothing did)
+        if self.chain.poll():  # compiled what the watcher thread found changed (cheap when nothing did)
+            self.mapping.effects_changed({name: fx.params for name, fx in self.chain.effects.items()})
         self.chain.set_uniforms(params.shader)
         current = self.uploader.current
         out_size = self.window.framebuffer_size() if self.window else self.config.size

@@ -100,6 +100,16 @@ class MappingEngine:
         if self._effects_fixed is None:
             self.effects = available_effects()
 
+    def effects_changed(self, effects: dict[str, dict[str, EffectParam]]) -> None:
+        """A shader hot reload added, changed or removed `@param`s (render thread): their targets and OSC
+        addresses follow now, not at the next preset load."""
+        self.effects = {name: dict(params) for name, params in effects.items()}
+        if self._effects_fixed is not None:
+            self._effects_fixed = self.effects
+            if self.loader is not None:
+                self.loader.effects = self.effects
+        self._register()
+
     def load(self, preset: Preset, crossfade_beats: float = 0.0) -> None:
         """Switch preset (render thread). Compiles first: on UserError the running preset stays."""
         self.install(self.compile(preset), crossfade_beats)
