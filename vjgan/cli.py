@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "train": "vjgan.app.train_cmd",
     "encode": "vjgan.app.encode_cmd",
     "project": "vjgan.app.project_cmd",
+    "mix": "vjgan.app.mix_cmd",
     "convert": "vjgan.app.convert_cmd",
 }
 
