@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
+from PIL import Image
 
 from tests.vaegan.wallpapers import wallpaper_crops
 from vjgan.cli import main
@@ -139,3 +144,18 @@ def test_cli_trains_resumes_and_refuses_bad_input(crops, tmp_path):
     assert (out / "samples" / "step_000003.png").is_file()
     assert main([*common, "--max-steps", "3", "--resume", "--from", str(out / MODEL_FILE)]) == 2
     assert main([*common[:-2], "--augment", "rotate", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_the_trained_checkpoint_plays_in_vjgan_live_headless(photos, tmp_path):
+    """What a VJ does next: perform with it (the real CLI in a subprocess, a file as audio)."""
+    SG2Trainer(photos, tmp_path / "run", tiny(), tcfg(max_steps=4), progress=False).run()
+    t = np.arange(44100) / 44100
+    sf.write(tmp_path / "a.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 44100)
+    cmd = [sys.executable, "-m", "vjgan.cli", "live", "--headless", "--frames", "5", "--out", str(tmp_path / "f"),
+           "--audio", str(tmp_path / "a.wav"), "--model", str(tmp_path / "run" / MODEL_FILE), "--size", "128x72"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=os.environ.copy())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    frames = sorted((tmp_path / "f").glob("frame_*.png"))
+    assert len(frames) == 5
+    first = np.asarray(Image.open(frames[0]))
+    assert first.shape == (72, 128, 3) and first.std() > 1  # the model's picture, not a blank frame
