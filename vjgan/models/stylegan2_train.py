@@ -166,6 +166,8 @@ class SG2Trainer:
             tensors.update(t)
             groups[name] = g
         tensors["rng.torch"] = torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         meta = {"format": FORMAT, "step": str(self.step), "param_groups": json.dumps(groups),
                 "guard": json.dumps(self.guard.state_dict()), "train_config": json.dumps(asdict(self.cfg)),
                 "model_config": json.dumps(self.G.config.to_dict()),
@@ -200,10 +202,12 @@ class SG2Trainer:
             groups = json.loads(meta["param_groups"])
             for name in ("opt_g", "opt_d"):
                 _unflatten_opt(name, getattr(self, name), tensors, groups[name])
+            torch.set_rng_state(tensors["rng.torch"])
+            if self.device.type == "cuda" and "rng.cuda" in tensors:
+                torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
         except (ValueError, KeyError, RuntimeError, OSError) as exc:
             raise UserError(f"cannot read training state {path}: {exc}") from exc
         self._apply_lrs()
-        torch.set_rng_state(tensors["rng.torch"])
         self.rng = np.random.default_rng()
         self.rng.bit_generator.state = json.loads(meta["rng_numpy"])
         self.guard = DivergenceGuard(self.cfg.guard_factor, 10 * self.cfg.guard_factor)
