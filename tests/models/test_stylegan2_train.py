@@ -29,8 +29,8 @@ from vjgan.models.loaders import load_generator
 from vjgan.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 from vjgan.models.stylegan2_disc import StyleGAN2Discriminator
 from vjgan.models.stylegan2_train import MODEL_FILE, STATE_FILE, SG2TrainConfig, SG2Trainer
+from vjgan.models.train_guard import DivergenceError
 from vjgan.models.vaegan_data import load_image_folder
-from vjgan.models.vaegan_train import DivergenceError
 
 RES = 32
 

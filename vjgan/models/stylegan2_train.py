@@ -36,8 +36,8 @@ from vjgan.models.diffaugment import POLICIES, diff_augment
 from vjgan.models.loaders import load_generator
 from vjgan.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 from vjgan.models.stylegan2_disc import StyleGAN2Discriminator
-from vjgan.models.train_guard import DivergenceGuard, grad_norm
-from vjgan.models.vaegan_train import DivergenceError, _flatten_opt, _unflatten_opt
+from vjgan.models.train_guard import DivergenceError, DivergenceGuard, give_up_after, grad_norm
+from vjgan.models.vaegan_train import _flatten_opt, _unflatten_opt
 from vjgan.models.vjgan_format import save_generator
 
 log = logging.getLogger(__name__)
@@ -300,12 +300,8 @@ class SG2Trainer:
         """Back to the last good checkpoint with the rate halved, or DivergenceError after max_rollbacks."""
         bad_step = self.step
         self.rollbacks += 1
-        where = f"the last good checkpoint (step {self.saved_step}) is in {self.out}"
-        if self.rollbacks > self.cfg.max_rollbacks:
-            raise DivergenceError(
-                f"training diverged at step {bad_step} ({reason}), {self.rollbacks} times in this run; {where}. "
-                f"Resume it with a lower rate: vjgan train --arch stylegan2 --resume --out {self.out} "
-                f"--lr {self.cfg.lr / 4:.2g}")
+        give_up_after(self.rollbacks, self.cfg.max_rollbacks, bad_step, reason, self.saved_step, self.out,
+                      f"vjgan train --arch stylegan2 --resume --out {self.out} --lr {self.cfg.lr / 4:.2g}")
         self.cfg.lr /= 2
         log.warning("divergence at step %d: %s; rolling back to step %d with lr %.2g, try %d of %d", bad_step,
                     reason, self.saved_step, self.cfg.lr, self.rollbacks, self.cfg.max_rollbacks)

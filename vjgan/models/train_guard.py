@@ -21,6 +21,22 @@ from collections.abc import Iterable
 
 import torch
 
+from vjgan.core.errors import UserError
+
+
+class DivergenceError(UserError):
+    """Training diverged more often than `max_rollbacks`; the last good checkpoint is left on disk."""
+
+
+def give_up_after(rollbacks: int, max_rollbacks: int, bad_step: int, reason: str, saved_step: int | None,
+                  out: object, resume: str) -> None:
+    """Raise DivergenceError once a run has diverged more than `max_rollbacks` times; `resume` is the command
+    line that continues from the last good checkpoint with a lower rate."""
+    if rollbacks > max_rollbacks:
+        raise DivergenceError(
+            f"training diverged at step {bad_step} ({reason}), {rollbacks} times in this run; the last good "
+            f"checkpoint (step {saved_step}) is in {out}. Resume it with a lower rate: {resume}")
+
 
 def grad_norm(params: Iterable[torch.nn.Parameter]) -> float:
     """L2 norm of all gradients together (inf/nan pass through, which is what the guard wants to see)."""

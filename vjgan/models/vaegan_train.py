@@ -30,7 +30,7 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 
 from vjgan.core.errors import UserError
-from vjgan.models.train_guard import DivergenceGuard, grad_norm
+from vjgan.models.train_guard import DivergenceError, DivergenceGuard, give_up_after, grad_norm
 from vjgan.models.vaegan import Critic, VaeGan, VaeGanConfig, load_vaegan, save_vaegan, tensor_to_uint8
 
 log = logging.getLogger(__name__)
@@ -67,10 +67,6 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
-
-
-class DivergenceError(UserError):
-    """Training diverged more often than `max_rollbacks`; the last good checkpoint is left on disk."""
 
 
 @dataclass
@@ -307,11 +303,8 @@ class Trainer:
         """Back to the last good checkpoint with halved learning rates, or DivergenceError after max_rollbacks."""
         bad_step = self.step
         self.rollbacks += 1
-        where = f"the last good checkpoint (step {self.saved_step}) is in {self.out}"
-        if self.rollbacks > self.cfg.max_rollbacks:
-            raise DivergenceError(
-                f"training diverged at step {bad_step} ({reason}), {self.rollbacks} times in this run; {where}. "
-                f"Resume it with a lower rate: vjgan train --resume --out {self.out} --lr {self.cfg.lr_gan / 4:.2g}")
+        give_up_after(self.rollbacks, self.cfg.max_rollbacks, bad_step, reason, self.saved_step, self.out,
+                      f"vjgan train --resume --out {self.out} --lr {self.cfg.lr_gan / 4:.2g}")
         lr, lr_gan = self.cfg.lr / 2, self.cfg.lr_gan / 2
         msg = (f"divergence at step {bad_step}: {reason}; rolling back to step {self.saved_step} with halved "
                f"learning rates (lr_gan {lr_gan:.2g}), try {self.rollbacks} of {self.cfg.max_rollbacks}")
