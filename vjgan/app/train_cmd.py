@@ -62,21 +62,31 @@ def pick_device(name: str) -> str:
     return name
 
 
+def _check_res(res: int) -> int:
+    if res < 8 or res & (res - 1):
+        raise UserError(f"--res must be a power of two ≥ 8 (e.g. 64, 128, 256), got {res}")
+    return res
+
+
+def _out_dir(args: argparse.Namespace, images_dir: Path, prefix: str) -> Path:
+    """--out, or <prefix>-<images folder>; a trained model there is continued only with --resume."""
+    out = Path(args.out) if args.out else Path(f"{prefix}-{images_dir.resolve().name}")
+    if not args.resume and (out / "model.safetensors").exists():
+        raise UserError(f"{out} already holds a trained model: add --resume to continue it, or pick another --out")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     if args.arch == "stylegan2":
         return run_stylegan2(args)
     from vjgan.models.vaegan_data import load_image_folder
     from vjgan.models.vaegan_train import TrainConfig, Trainer
 
-    res = args.res
-    if res < 8 or res & (res - 1):
-        raise UserError(f"--res must be a power of two ≥ 8 (e.g. 64, 128, 256), got {res}")
+    res = _check_res(args.res)
     if args.epochs < 1 or args.batch < 1:
         raise UserError("--epochs and --batch must be at least 1")
     images_dir = Path(args.images)
-    out = Path(args.out) if args.out else Path(f"vaegan-{images_dir.resolve().name}")
-    if not args.resume and (out / "model.safetensors").exists():
-        raise UserError(f"{out} already holds a trained model: add --resume to continue it, or pick another --out")
+    out = _out_dir(args, images_dir, "vaegan")
     device = pick_device(args.device)
     images = load_image_folder(images_dir, res)
     cfg = TrainConfig(epochs=args.epochs, batch=args.batch, max_steps=args.max_steps, flip=not args.no_flip,
@@ -99,9 +109,7 @@ def run_stylegan2(args: argparse.Namespace) -> int:
     from vjgan.models.stylegan2_train import SG2TrainConfig, SG2Trainer, default_config
     from vjgan.models.vaegan_data import load_image_folder
 
-    res = args.res
-    if res < 8 or res & (res - 1):
-        raise UserError(f"--res must be a power of two ≥ 8 (e.g. 64, 128, 256), got {res}")
+    res = _check_res(args.res)
     if args.epochs < 1 or args.batch < 1 or args.snap < 1:
         raise UserError("--epochs, --batch and --snap must be at least 1")
     if args.resume and args.init_from:
@@ -109,9 +117,7 @@ def run_stylegan2(args: argparse.Namespace) -> int:
     if args.lr is not None and not args.lr > 0:
         raise UserError(f"--lr must be positive, got {args.lr}")
     images_dir = Path(args.images)
-    out = Path(args.out) if args.out else Path(f"stylegan2-{images_dir.resolve().name}")
-    if not args.resume and (out / "model.safetensors").exists():
-        raise UserError(f"{out} already holds a trained model: add --resume to continue it, or pick another --out")
+    out = _out_dir(args, images_dir, "stylegan2")
     device = pick_device(args.device)
     images = load_image_folder(images_dir, res)
     max_steps = args.max_steps or args.epochs * max(1, len(images) // args.batch)
