@@ -14,9 +14,13 @@ madmom's online beat tracker (8-network RNN ensemble + DBN) costs 3-4 ms per 10 
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from vjgan.core.clock import ClockReading
 
 _SMOOTH = np.hanning(7)[1:-1] / np.hanning(7)[1:-1].sum()
 
@@ -75,6 +79,8 @@ class BeatTracker:
         self._accent_max = 0.0
         self._downbeat = 0
         self.manual = False  # tempo set by tap/nudge: held until release_tempo()
+        self.clock: ClockReading | None = None  # an external clock replaces tempo and phase (follow())
+        self._clock_beat: int | None = None  # the last whole clock beat emitted as an event
 
     # ---------------------------------------------------------------------------------------------
     def set_tempo(self, bpm: float, beat_frames_ago: float | None = None) -> None:
@@ -102,6 +108,30 @@ class BeatTracker:
     def release_tempo(self) -> None:
         """Back to the estimated tempo (it takes over at its next update)."""
         self.manual = False
+
+    def follow(self, clock: ClockReading | None) -> None:
+        """Take tempo and phase from an external clock (Link, MIDI clock, a leader); None: back to the
+        analysis. The estimator keeps listening meanwhile, so switching back finds a current tempo."""
+        if clock is None and self.clock is not None:
+            self._next = None  # re-derive the phase from the audio
+        elif clock is not None and (self.clock is None or clock.source != self.clock.source):
+            self._clock_beat = None
+        self.clock = clock
+
+    def _follow_state(self, now: float) -> BeatState:
+        clock = self.clock
+        assert clock is not None
+        beat = clock.beat_at(now)
+        whole = math.floor(beat)
+        event = self._clock_beat is not None and whole > self._clock_beat  # a jump ahead emits one beat
+        if self._clock_beat is None or whole != self._clock_beat:
+            self._clock_beat = whole  # a jump back (re-sync) waits for the next whole beat
+        bpb = clock.beats_per_bar
+        self.period = self.fps * 60.0 / clock.bpm
+        self._beat_count = whole
+        return BeatState(
+            float(clock.bpm), beat - whole, (beat % bpb) / bpb, event, event and whole % bpb == 0, whole, True
+        )
 
     # ---------------------------------------------------------------------------------------------
     def _window(self, n: int, ring: np.ndarray | None = None) -> np.ndarray:
@@ -200,9 +230,12 @@ class BeatTracker:
         return self._t - (phis[i] + shift)
 
     # ---------------------------------------------------------------------------------------------
-    def update(self, value: float, accent: float = 0.0, phase_value: float | None = None) -> BeatState:
+    def update(
+        self, value: float, accent: float = 0.0, phase_value: float | None = None, now: float | None = None
+    ) -> BeatState:
         """`value` drives the tempo; `phase_value` (default: value) places the beats, e.g. with the
-        kick mixed in so that off-beat hi-hats do not pull the phase half a beat off."""
+        kick mixed in so that off-beat hi-hats do not pull the phase half a beat off. `now`: the
+        perf_counter() time of this frame, for an external clock (default: the time of the call)."""
         self._t += 1
         t = self._t
         i = t % self._size
@@ -210,8 +243,10 @@ class BeatTracker:
         pv = value if phase_value is None else phase_value
         self._phase_ring[i] = self._phase_ring[i + self._size] = pv
         self._accent_max = max(self._accent_max, accent)
-        if t % self._update_every == 0 and t > 0:
+        if t % self._update_every == 0 and t > 0 and self.clock is None:
             self._update_tempo()
+        if self.clock is not None:
+            return self._follow_state(time.perf_counter() if now is None else now)
         period = self.period
         if period is None:
             return BeatState(120.0, 0.0, 0.0, False, False, 0, False)

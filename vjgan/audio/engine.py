@@ -19,6 +19,7 @@ import numpy as np
 
 from vjgan.audio.analysis import OnlineAnalyzer
 from vjgan.audio.base import RING_SECONDS, AudioSource
+from vjgan.core.clock import ClockReading
 from vjgan.core.features import FeatureBus
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ class AudioEngine:
         self._tempo_cmds: queue.Queue[TempoCommand] = queue.Queue(maxsize=64)
         self.tempo_dropped = 0
         self._taps: deque[float] = deque(maxlen=TAP_KEEP)
+        self._clock: ClockReading | None = None  # written by any thread, read by the analysis thread
+        self._clock_changed = threading.Event()
 
     # ---- tap tempo / nudge (any thread; applied by the analysis thread before its next hop) ---------
     def tap(self, when: float | None = None) -> float | None:
@@ -124,6 +127,12 @@ class AudioEngine:
         self._taps.clear()
         self._post_tempo(TempoCommand("auto"))
 
+    def follow_clock(self, clock: ClockReading | None) -> None:
+        """Tempo and phase from an external clock (any thread; the newest reading wins), None: from the
+        audio again. Readings are latest-value, not queued: a clock read at 100 Hz never fills the queue."""
+        self._clock = clock
+        self._clock_changed.set()
+
     def _post_tempo(self, cmd: TempoCommand) -> None:
         try:
             self._tempo_cmds.put_nowait(cmd)
@@ -134,6 +143,9 @@ class AudioEngine:
 
     def _apply_tempo_commands(self) -> None:
         tracker = self.analyzer.beats
+        if self._clock_changed.is_set():
+            self._clock_changed.clear()
+            tracker.follow(self._clock)
         while True:
             try:
                 cmd = self._tempo_cmds.get_nowait()
@@ -239,7 +251,7 @@ class AudioEngine:
         while not self._stop.is_set():
             if ring.available > max_backlog:
                 self._skipped += ring.skip_to_latest(hop) // hop
-            if not self._tempo_cmds.empty():
+            if not self._tempo_cmds.empty() or self._clock_changed.is_set():
                 self._apply_tempo_commands()
             block = ring.read(hop)
             if block is None:
