@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 # Where the tempo and beat phase come from. "analysis": the audio's own beat tracker (tap and nudge hold a
 # tempo inside it); the others are external clocks that replace its tempo and phase while selected.
@@ -45,3 +46,13 @@ class ClockReading:
     def time_of(self, beat: float) -> float:
         """perf_counter() time at which `beat` is (or was) reached, at constant tempo."""
         return self.at + (beat - self.beat) * 60.0 / self.bpm
+
+
+class ExternalClock(Protocol):
+    """A clock the app can follow: Link, MIDI clock in, a leader instance. `read()` is called from the
+    app's clock thread (about every 10 ms), never from the audio callback or the render loop, and must not
+    block; None while the clock has nothing to say (no peers, no clock ticks yet, leader silent)."""
+
+    name: str  # one of TEMPO_SOURCES
+
+    def read(self) -> ClockReading | None: ...
