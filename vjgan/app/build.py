@@ -89,8 +89,8 @@ class StageBuilder:
         """Rehearsal with a looped file (`audio`'s, default the running one): features from its whole-track
         analysis when there is one."""
         player = self._player(audio)
-        if player is None or self.config.rehearsal is False:
-            return None
+        if player is None or self.config.rehearsal is False or self.config.follow is not None:
+            return None  # a follower's beat is the leader's, through the live analysis's clock input
         from vjgan.audio.trackanalysis import RehearsalFeed, analyze_track
 
         path = getattr(player, "path", None) or self.audio_file

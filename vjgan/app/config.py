@@ -40,3 +40,11 @@ class LiveConfig:
     # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
     # the folders of the --audio and --video files are always added
     media_dirs: list[Path] | None = None
+    # several outputs in step (app/follow.py, docs/live.md "Two projectors")
+    lead: tuple[str, int] | None = None  # listen for followers on (host, port)
+    follow: tuple[str, int] | None = None  # the leader's (host, port)
+    quantise: str = "beat"  # leader: mirrored changes land on the next "beat", "bar", or at once ("off")
+    follow_ignore: tuple[str, ...] = ()  # follower: address prefixes of mirrored changes it ignores
+    sync_lost_after: float = 1.5  # follower: seconds without the leader's clock before it free-runs
+    region: tuple[float, float] | None = None  # show only this horizontal slice (0..1) of the generated frame
+    widescreen: str | None = None  # StyleGAN: "mirror" (twice as wide) or "16:9"

@@ -133,6 +133,15 @@ class LiveApp(AppActions, StageBuilder):
         self.mapping.on_pca.append(self._pca_done)
         self.learn = self._make_learn()
         self.gen_thread = self._make_gen_thread()
+        if config.widescreen is not None:  # checked on the parent's copy first: UserError for a model without it
+            self.generator.set_widescreen(config.widescreen)
+            self.gen_thread.set_widescreen(config.widescreen)
+        self.sync = None  # SyncHub: leader and/or follower (app/follow.py)
+        if config.lead is not None or config.follow is not None:
+            from vjgan.app.follow import SyncHub
+
+            self.sync = SyncHub(self, config.lead, config.follow, config.quantise, config.follow_ignore,
+                                config.sync_lost_after, config.osc_allow)
 
         if config.headless:
             from vjgan.render.window import headless_context
@@ -150,6 +159,7 @@ class LiveApp(AppActions, StageBuilder):
         # uniforms are the mapping engine's targets (/vjgan/target/shader.*); the chain adds the on/off switches
         self.chain.register(self.registry, uniforms=False)
         self.uploader = FrameUploader(self.ctx)
+        self.uploader.region = config.region
         self._register_app_params()
         if config.out is not None:
             config.out.mkdir(parents=True, exist_ok=True)
@@ -195,7 +205,7 @@ class LiveApp(AppActions, StageBuilder):
         self.gen_thread.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
-        for part in (self.osc, self.osc_out):
+        for part in (self.osc, self.osc_out, self.sync):
             if part is not None:
                 part.start()
         self._running = True
@@ -234,7 +244,7 @@ class LiveApp(AppActions, StageBuilder):
         timed("mapping", self.mapping.stop_loader)
         timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio,
+        for part in (self.sync, self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio,
                      *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
@@ -299,6 +309,8 @@ class LiveApp(AppActions, StageBuilder):
         self.queue.drain(t0)
         features = self._frame_features()
         self.features = features
+        if self.sync is not None and self.sync.frame(features, t0):  # changes held for this beat
+            self.queue.drain(t0)
         params = self._map_and_submit(features, t0)
         t1 = time.perf_counter()
 
@@ -351,7 +363,7 @@ class LiveApp(AppActions, StageBuilder):
 
             glfw.poll_events()
         self.metrics.account(features, frame, uploaded, (t0, t1, t2, t3, t4), getattr(self.audio, "stats", None),
-                             getattr(self.gen_thread, "stats", None))
+                             getattr(self.gen_thread, "stats", None), self.mapping.cur.preset.name)
 
     def _map_and_submit(self, features: Features, now: float) -> FrameParams:
         """Features → params → generator (latest wins, never waits). Once per displayed frame,

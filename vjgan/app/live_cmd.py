@@ -32,6 +32,62 @@ def _host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _lead(text: str) -> tuple[str, int]:
+    """--lead PORT or HOST:PORT (HOST default: --osc-host's default, loopback)."""
+    if text.strip().isdigit():
+        text = f"127.0.0.1:{text.strip()}"
+    try:
+        return _host_port(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"--lead expects PORT or HOST:PORT, e.g. 9100 or 0.0.0.0:9100 "
+                                         f"(got {text!r})") from exc
+
+
+def _follow(text: str) -> tuple[str, int]:
+    try:
+        return _host_port(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"--follow expects HOST:PORT of the leader, e.g. 192.168.1.10:9100 "
+                                         f"(got {text!r})") from exc
+
+
+_REGIONS = {"full": None, "left": (0.0, 0.5), "right": (0.5, 1.0)}
+
+
+def _region(text: str) -> tuple[float, float] | None:
+    """left, right, full, or X0:X1 fractions of the width (e.g. 0.25:0.75)."""
+    if text in _REGIONS:
+        return _REGIONS[text]
+    a, sep, b = text.partition(":")
+    try:
+        x0, x1 = float(a), float(b)
+    except ValueError:
+        x0 = x1 = -1.0
+    if not sep or not 0.0 <= x0 < x1 <= 1.0:
+        raise argparse.ArgumentTypeError(f"--region expects left, right, full or X0:X1 with 0 <= X0 < X1 <= 1 "
+                                         f"(got {text!r})")
+    return x0, x1
+
+
+def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
+    """Several outputs in step (docs/live.md, "Two projectors")."""
+    parser.add_argument("--lead", type=_lead, metavar="[HOST:]PORT",
+                        help="be the leader: followers register on this UDP port (HOST default 127.0.0.1; "
+                             "0.0.0.0 for followers on the LAN) and get its clock and every control change")
+    parser.add_argument("--follow", type=_follow, metavar="HOST:PORT",
+                        help="follow the leader at HOST:PORT: its tempo and beat, its control changes on its beat")
+    parser.add_argument("--quantise", choices=("beat", "bar", "off"), default="beat",
+                        help="leader: mirrored changes land on the next beat (default), the next bar, or at once")
+    parser.add_argument("--follow-ignore", action="append", metavar="GROUP[,...]",
+                        help="follower: ignore these mirrored changes: preset, params, latents, or an address "
+                             "prefix (repeatable); e.g. 'preset,params' to run its own preset")
+    parser.add_argument("--region", type=_region, metavar="left|right|full|X0:X1",
+                        help="show only this horizontal part of the generated picture (one projector's half)")
+    parser.add_argument("--widescreen", choices=("mirror", "16:9"),
+                        help="StyleGAN models: a twice-as-wide picture ('mirror') or 16:9; with --region, "
+                             "two projectors show the halves of one panorama")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true",
                         help="embedded default model + the generated demo track on loop (the README's run command)")
@@ -81,6 +137,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="torch threads of the generator process (default 1; more on a machine with idle cores)")
     parser.add_argument("--gen-in-process", action="store_true",
                         help="run the generator as a thread of the app instead of its own process")
+    add_sync_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,6 +177,13 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
     for folder in args.media_dir or []:
         if not folder.is_dir():
             raise UserError(f"--media-dir {folder}: no such folder")
+    if args.lead is not None and args.follow is not None and args.lead == args.follow:
+        raise UserError("--lead and --follow name the same address: an instance cannot follow itself")
+    from vjgan.app.follow import ignore_prefixes
+
+    ignore = ignore_prefixes(args.follow_ignore)
+    if ignore and args.follow is None:
+        raise UserError("--follow-ignore filters what a follower receives: it needs --follow HOST:PORT")
     allow = [a.strip() for item in args.osc_allow for a in item.split(",") if a.strip()] if args.osc_allow else None
     return LiveConfig(
         audio=audio, device=args.device, model=model, preset=args.preset, headless=args.headless,
@@ -129,7 +193,8 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
         osc_out=args.osc_out, rehearsal=args.rehearsal, analyze=args.analyze,
         video=args.video, video_mix=args.video_mix, gen_process=not args.gen_in_process,
-        gen_threads=args.gen_threads,
+        gen_threads=args.gen_threads, lead=args.lead, follow=args.follow, quantise=args.quantise,
+        follow_ignore=ignore, region=args.region, widescreen=args.widescreen,
     )
 
 

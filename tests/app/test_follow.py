@@ -1,0 +1,162 @@
+"""Several outputs in step: a leader and a follower, headless, on loopback; a preset switch sent to the leader
+(oscsend, another process) lands on the same beat in both, as their frame logs say; the follower survives
+the leader stopping and rejoins when it returns."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.app.test_headless import click_track
+from tests.conftest import require_tool
+from vjgan.app.live import LiveApp, LiveConfig
+from vjgan.control.leader import LeaderLink
+from vjgan.control.peers import free_udp_port, oscsend
+from vjgan.core.clock import ClockReading
+
+
+def _step_until(apps: list[LiveApp], pred: Any, timeout: float, what: str, why: Any = None) -> None:
+    """Step every app (about 30 frames a second each) until `pred()`; the timeout only bounds a broken run."""
+    end = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < end, f"timed out waiting for {what}: {why() if why else ''}"
+        for app in apps:
+            app.step()
+        time.sleep(1 / 30)
+
+
+def _first_switch(frames: list[dict], old: str) -> int:
+    return next(i for i, f in enumerate(frames) if f["preset"] != old)
+
+
+CALM = """[preset]
+name = "calm"
+[latents]
+seeds = [1]
+[[routes]]
+source = "rms"
+target = "shader.color.brightness"
+gain = 0.5
+"""
+DRUMS = """[preset]
+name = "drums"
+[latents]
+seeds = [2]
+[[routes]]
+source = "const"
+target = "shader.color.invert"
+envelope = { trigger = "onset_event", attack_ms = 0, decay_ms = 50 }
+"""
+
+
+def test_preset_switch_lands_on_the_same_beat_in_leader_and_follower(tmp_path: Path, pulse_server: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import vjgan.app.live as live
+
+    require_tool("oscsend")
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "calm.toml").write_text(CALM)
+    (presets / "drums.toml").write_text(DRUMS)
+    monkeypatch.setattr(live, "PRESETS_DIR", presets)  # both instances' presets folder
+    audio = tmp_path / "clicks.wav"
+    click_track(audio, seconds=60.0)  # 120 BPM
+    lead_port, osc_port = free_udp_port(), free_udp_port()
+    common: dict[str, Any] = dict(audio=str(audio), model="procedural", headless=True, size=(64, 36), fps=30.0,
+                                  panel=False, rehearsal=False, gen_process=False, preset=str(presets / "calm.toml"))
+    leader = LiveApp(LiveConfig(**common, out=tmp_path / "leader", osc_port=osc_port,
+                                lead=("127.0.0.1", lead_port)))
+    follower = LiveApp(LiveConfig(**common, out=tmp_path / "follower", follow=("127.0.0.1", lead_port),
+                                  sync_lost_after=0.5))
+    apps = [leader, follower]
+    stopped: list[LiveApp] = []
+    try:
+        for app in apps:
+            app.start()
+        link = follower.sync.follower
+
+        def in_step() -> bool:
+            lf, ff = leader.features, follower.features
+            return (lf is not None and ff is not None and lf.beat_count >= 4 and link.stats.state == "following"
+                    and abs(ff.tempo - lf.tempo) < 1.0 and ff.beat_count == lf.beat_count)
+
+        _step_until(apps, in_step, 60.0, "the follower to follow the leader's beat")
+        assert abs(leader.features.tempo - 120.0) < 3.0  # the leader's analysis of the click track
+        assert leader.sync.leader.stats.followers == 1
+        # both clocks are this machine's perf_counter: the NTP-style estimate is within half the best round trip
+        assert abs(link.stats.offset_ms) <= link.stats.rtt_ms / 2 + 1e-6
+        old = leader.mapping.cur.preset.name
+        assert old == follower.mapping.cur.preset.name == "calm"
+
+        oscsend(osc_port, "/vjgan/preset/load", "drums")
+        assert leader.osc.wait_posted(1, timeout=10.0), leader.osc.stats
+        _step_until(apps, lambda: all(a.mapping.cur.preset.name == "drums" for a in apps), 30.0,
+                    "both to switch to the drums preset",
+                    lambda: [(list(a.messages)[-5:], a.sync.schedule.held, a.features.beat_count) for a in apps])
+        for _ in range(3):
+            for app in apps:
+                app.step()
+
+        held = leader.sync.schedule.log
+        assert [h["address"] for h in held] == ["/vjgan/preset/load"]
+        target = held[0]["target"]
+        assert target > held[0]["arrival_beat"]  # scheduled at a coming beat, not applied on arrival
+        got = follower.sync.schedule.log
+        assert got == [{"address": "/vjgan/preset/load", "arrival_beat": got[0]["arrival_beat"], "target": target}]
+        assert got[0]["arrival_beat"] < target  # the follower heard of it before its beat
+        assert follower.sync.schedule.late == leader.sync.schedule.late == 0
+
+        for app in apps:
+            app.stop()
+            stopped.append(app)
+        logs = {name: json.loads((tmp_path / name / "frames.json").read_text())["frames"]
+                for name in ("leader", "follower")}
+        for name, frames in logs.items():
+            i = _first_switch(frames, old)
+            assert frames[i]["beat_count"] == target, (name, frames[i - 2 : i + 2])
+            assert frames[i - 1]["beat_count"] < target, name  # switched on the beat's first frame, not before
+            assert all(f["preset"] == "drums" for f in frames[i:]), name
+        ft, lt = logs["follower"][-1]["tempo"], logs["leader"][-1]["tempo"]
+        assert abs(ft - lt) < 1.0
+    finally:
+        for app in apps:
+            if app not in stopped:
+                app.stop()
+
+
+def test_follower_free_runs_when_the_leader_stops_and_rejoins(tmp_path: Path, pulse_server: str) -> None:
+    audio = tmp_path / "clicks.wav"
+    click_track(audio, seconds=30.0)
+    port = free_udp_port()
+    leader = LeaderLink("127.0.0.1", port).start()
+    leader.publish(ClockReading("leader", 100.0, 0.0, time.perf_counter()))  # a leader 100 BPM, the audio 120
+    app = LiveApp(LiveConfig(audio=str(audio), model="procedural", headless=True, size=(48, 27), fps=30.0,
+                             panel=False, gen_process=False, follow=("127.0.0.1", port), sync_lost_after=0.5))
+    app.start()
+    try:
+        link = app.sync.follower
+        _step_until([app], lambda: app.features is not None and app.features.tempo == 100.0, 30.0,
+                    "the follower to take the leader's tempo")
+        leader.stop()
+        _step_until([app], lambda: link.stats.state == "lost", 10.0, "the follower to notice the leader is gone")
+        assert "leader lost" in app.stats.sync
+        assert any("leader lost" in m for m in app.messages)
+        lost_at = app.features.beat_count
+        _step_until([app], lambda: app.features.beat_count >= lost_at + 2, 10.0, "the beat to go on")
+        assert app.features.tempo == 100.0  # free-running at the last tempo, not the audio's 120
+
+        again = LeaderLink("127.0.0.1", port).start()
+        try:
+            again.publish(ClockReading("leader", 90.0, 0.0, time.perf_counter()))
+            _step_until([app], lambda: link.stats.state == "following" and app.features.tempo == 90.0, 10.0,
+                        "the follower to rejoin the leader")
+            assert link.stats.lost_count == 1
+            assert app.stats.sync.startswith("following")
+        finally:
+            again.stop()
+    finally:
+        app.stop()

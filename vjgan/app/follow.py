@@ -1,0 +1,286 @@
+"""Several outputs in step (`vjgan live --lead PORT` / `--follow HOST:PORT`): the app's side.
+
+The leader holds every mirrored control change that reaches its `ControlQueue` (OSC, panel, MIDI) until
+the next beat or bar (`quantise`), applies it there, and sends it at once to its followers with that target
+beat; each follower, whose beat count follows the leader's clock, applies it when its own beat count
+reaches the target. Both decide on their own frames' `Features.beat_count`, so the change lands on the
+same beat on every output, not on arrival. A preset load is compiled as soon as it is held (on the app's
+worker) and installed at the beat, so a slow load does not make it late.
+
+What is mirrored: the groups in `MIRROR_GROUPS`; everything else (transport, tempo taps, audio and video
+sources, saves, the sync itself) stays local and unquantised. A follower can ignore groups (`--follow-ignore
+preset,params`) to run its own preset. Until the lead wires it into the tempo-source selector, a small
+thread here feeds the follower's clock to `AudioEngine.follow_clock`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+from vjgan.core.clock import ClockReading
+from vjgan.core.errors import UserError
+from vjgan.core.features import Features
+from vjgan.core.registry import ControlMessage
+
+log = logging.getLogger(__name__)
+
+QUANTISE = ("beat", "bar", "off")
+LEAD_MARGIN_S = 0.08  # a beat closer than this is too near for the followers to hear of it: the next one
+PRESET_LOAD = "/vjgan/preset/load"
+SYNC_ORIGIN = "sync"  # origin prefix of released changes: the gate lets them through
+
+# address prefixes per group of mirrored changes
+MIRROR_GROUPS: dict[str, tuple[str, ...]] = {
+    "preset": (PRESET_LOAD, "/vjgan/preset/reload"),
+    "params": ("/vjgan/target/", "/vjgan/user/", "/vjgan/route/", "/vjgan/shader/", "/vjgan/preset/crossfade",
+               "/vjgan/app/crossfade_ms", "/vjgan/app/route/"),
+    "latents": ("/vjgan/latent/", "/vjgan/app/latent/seeds", "/vjgan/app/latent/morph_to"),
+}
+
+
+def mirrored(address: str, groups: dict[str, tuple[str, ...]] = MIRROR_GROUPS) -> bool:
+    return any(address.startswith(p) for prefixes in groups.values() for p in prefixes)
+
+
+def ignore_prefixes(items: list[str] | None) -> tuple[str, ...]:
+    """`--follow-ignore` values (group names or /vjgan/... address prefixes, comma separated) → prefixes."""
+    out: list[str] = []
+    for item in (x.strip() for text in items or [] for x in text.split(",")):
+        if not item:
+            continue
+        if item in MIRROR_GROUPS:
+            out.extend(MIRROR_GROUPS[item])
+        elif item.startswith("/vjgan/"):
+            out.append(item)
+        else:
+            raise UserError(f"--follow-ignore {item!r}: expected {', '.join(MIRROR_GROUPS)} or an address "
+                            "prefix such as /vjgan/target/shader.")
+    return tuple(out)
+
+
+def next_target(features: Features, quantise: str, beats_per_bar: int = 4, margin_s: float = LEAD_MARGIN_S) -> int:
+    """The beat count a change received now lands on: the next beat (or bar line) at least `margin_s` away."""
+    beat = features.beat_count + min(max(features.beat_phase, 0.0), 0.999)
+    step = beats_per_bar if quantise == "bar" else 1
+    target = (math.floor(beat / step) + 1) * step
+    seconds_per_beat = 60.0 / features.tempo if features.tempo > 0 else 0.5
+    if (target - beat) * seconds_per_beat < margin_s:
+        target += step
+    return int(target)
+
+
+@dataclass
+class _Held:
+    target: int
+    message: ControlMessage
+    compiled: Any = None  # a prefetched preset
+    state: str = ""  # "" (not a prefetched load), "loading", "ready", "failed"
+    due: bool = False  # the beat came while the preset was still loading
+
+
+class BeatSchedule:
+    """Changes held until a beat count (render thread). The same on the leader and its followers."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.held: list[_Held] = []
+        self.applied = 0
+        self.late = 0  # applied after their beat: arrived late, or a preset still loading at the beat
+        self.log: list[dict[str, Any]] = []  # (arrival beat, target, address) of each held change: tests, stats
+
+    def hold(self, target: int, message: ControlMessage, beat_now: int) -> None:
+        h = _Held(target, message)
+        self.log.append({"address": message.address, "arrival_beat": beat_now, "target": target})
+        if message.address == PRESET_LOAD and self._prefetch(h):
+            h.state = "loading"
+        self.held.append(h)
+
+    def release(self, beat_count: int) -> bool:
+        """Apply what is due at `beat_count`; True when messages were posted (the caller drains the queue)."""
+        posted = False
+        for h in [h for h in self.held if h.target <= beat_count]:
+            self.held.remove(h)
+            posted |= self._apply(h)
+        return posted
+
+    def _apply(self, h: _Held) -> bool:
+        self.applied += 1
+        if h.state == "loading":  # the beat came first: installed as soon as the worker is done
+            h.due, h.target = True, 2**62  # kept, never released by a beat again
+            self.late += 1
+            self.held.append(h)
+            return False
+        if h.state == "ready":
+            self._install(h.compiled)
+            return False
+        if h.state == "failed":
+            return False
+        self.app.queue.post(replace(h.message, origin=f"{SYNC_ORIGIN}:{h.message.origin}", due=0.0))
+        return True
+
+    def _prefetch(self, h: _Held) -> bool:
+        """Compile the preset now on the worker; False when that cannot start (then it loads at the beat)."""
+        from vjgan.app.workers import WorkerBusy
+        from vjgan.core.paths import PathRefused, confine
+        from vjgan.mapping.presets import find_preset, load_preset
+
+        mapping = self.app.mapping
+        name = str(h.message.value)
+
+        def work() -> Any:
+            try:
+                path = confine(name, [mapping.presets_dir], "preset", ".toml")
+            except PathRefused as exc:
+                raise UserError(str(exc)) from exc
+            return mapping.compile(load_preset(find_preset(path, mapping.presets_dir), mapping.effects))
+
+        def done(compiled: Any) -> None:
+            h.compiled, h.state = compiled, "ready"
+            if h.due:
+                self.held = [x for x in self.held if x is not h]
+                self._install(compiled)
+
+        def failed(exc: BaseException) -> None:
+            h.state = "failed"
+            self.held = [x for x in self.held if x is not h]
+            self.app.note(f"preset {name} not loaded at beat {h.target}: {exc}")
+
+        try:
+            self.app.worker.submit(f"preset {name} for beat {h.target}", work, done, failed)
+        except WorkerBusy:
+            return False
+        return True
+
+    def _install(self, compiled: Any) -> None:
+        mapping = self.app.mapping
+        mapping.install(compiled, mapping.cur.value("preset.crossfade_beats"))
+
+
+class SyncHub:
+    """Leader and/or follower of one LiveApp: links, the beat schedule, the clock thread, the status line."""
+
+    def __init__(self, app: Any, lead: tuple[str, int] | None, follow: tuple[str, int] | None,
+                 quantise: str = "beat", ignore: tuple[str, ...] = (), lost_after: float = 1.5,
+                 allow: list[str] | None = None) -> None:
+        if quantise not in QUANTISE:
+            raise UserError(f"--quantise {quantise!r}: expected one of {', '.join(QUANTISE)}")
+        self.app, self.quantise, self.ignore = app, quantise, ignore
+        self.schedule = BeatSchedule(app)
+        self.leader: Any = None
+        self.follower: Any = None
+        self.ignored = 0  # mirrored changes a follower's filter dropped
+        self._features: Features | None = None
+        self._state: tuple[Any, Any] = (None, None)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if lead is not None:
+            from vjgan.control.leader import LeaderLink
+
+            self.leader = LeaderLink(lead[0], lead[1], allow=allow)
+            app.queue.gate = self._gate
+        if follow is not None:
+            from vjgan.control.follower import FollowerLink
+
+            self.follower = FollowerLink(follow[0], follow[1], lost_after=lost_after)
+
+    def start(self) -> None:
+        if self.leader is not None:
+            self.leader.start()
+        if self.follower is not None:
+            self.follower.start()
+            self._thread = threading.Thread(target=self._clock_loop, name="sync-clock", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+        for link in (self.follower, self.leader):
+            if link is not None:
+                link.stop()
+
+    # ---- render thread ------------------------------------------------------------------------------
+    def frame(self, features: Features, now: float) -> bool:
+        """Once per frame, after the features: publish the leader's beat, take the follower's changes,
+        release what is due. True when control messages were posted (drain the queue again)."""
+        self._features = features
+        posted = False
+        if self.leader is not None and features.tempo >= 1.0:
+            at = features.wall if 0.0 < now - features.wall < 0.5 else now
+            try:
+                self.leader.publish(ClockReading("leader", features.tempo,
+                                                 features.beat_count + min(max(features.beat_phase, 0.0), 0.999), at))
+            except ValueError:
+                pass  # no usable tempo this frame: the followers keep the last one
+        if self.follower is not None:
+            for change in self.follower.changes():
+                if any(change.address.startswith(p) for p in self.ignore):
+                    self.ignored += 1
+                    continue
+                message = ControlMessage(change.address, change.value, origin=f"leader:{change.origin}")
+                if change.target_beat < 0:
+                    self.app.queue.post(replace(message, origin=f"{SYNC_ORIGIN}:{message.origin}"))
+                    posted = True
+                    continue
+                if change.target_beat <= features.beat_count:
+                    self.schedule.late += 1  # arrived after its beat: at once (counted)
+                self.schedule.hold(change.target_beat, message, features.beat_count)
+        posted |= self.schedule.release(features.beat_count)
+        self._status()
+        return posted
+
+    def _gate(self, m: ControlMessage) -> bool:
+        """The leader's ControlQueue gate: hold a mirrored change until its beat and send it to the followers."""
+        if m.origin.startswith(SYNC_ORIGIN) or not mirrored(m.address):
+            return False
+        try:
+            if self.quantise == "off" or m.due > 0 or self._features is None:  # timed bundles keep their time
+                self.leader.mirror(-1, m.address, m.value, m.origin)
+                return False
+            f = self._features
+            target = next_target(f, self.quantise)
+            self.leader.mirror(target, m.address, m.value, m.origin)
+            self.schedule.hold(target, m, f.beat_count)
+            return True
+        except Exception:  # noqa: BLE001 - the gate must never stop the queue: apply it unquantised
+            log.exception("sync gate failed on %s", m.address)
+            return False
+
+    def _status(self) -> None:
+        parts = []
+        if self.leader is not None:
+            st = self.leader.stats
+            parts.append(f"leading :{self.leader.port}, {st.followers} follower{'s' * (st.followers != 1)}, "
+                         f"quantise {self.quantise}")
+        if self.follower is not None:
+            st = self.follower.stats
+            r = self.follower.read()
+            if st.state == "lost":
+                parts.append(f"leader lost {self.follower.silent_for:.0f} s: free-running at "
+                             f"{r.bpm if r else 0.0:.1f} BPM")
+            elif st.state == "following":
+                parts.append(f"following {self.follower.host}:{self.follower.port} (offset {st.offset_ms:.2f} ms, "
+                             f"round trip {st.rtt_ms:.2f} ms)")
+            else:
+                parts.append(f"waiting for the leader at {self.follower.host}:{self.follower.port}")
+        text = "; ".join(parts)
+        key = (self.leader.stats.followers if self.leader is not None else None,
+               self.follower.stats.state if self.follower is not None else None)
+        if key != self._state:
+            self._state = key
+            self.app.note(f"sync: {text}")
+        self.app.stats.sync = text
+
+    # ---- follower clock thread ------------------------------------------------------------------------
+    def _clock_loop(self) -> None:
+        """Feeds the follower's clock to the audio engine (latest value; the engine may be swapped)."""
+        fed: tuple[Any, Any] = (None, None)
+        while not self._stop.wait(0.01):
+            reading, audio = self.follower.read(), self.app.audio
+            if reading is not None and (reading, audio) != fed and callable(getattr(audio, "follow_clock", None)):
+                audio.follow_clock(reading)
+                fed = (reading, audio)
