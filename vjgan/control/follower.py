@@ -214,6 +214,10 @@ class FollowerLink:
             except SyncError as exc:
                 self.stats.malformed += 1
                 self._error(f"sync packet from the leader refused: {exc}")
+            except Exception as exc:  # a bug here must not end the thread (and the following)
+                self.stats.malformed += 1
+                log.exception("sync: unexpected error on a packet")
+                self.stats.last_error = f"internal error: {exc!r}"
 
     def _handle(self, msg: object, received: float) -> None:
         if isinstance(msg, Pong):
@@ -265,6 +269,10 @@ class FollowerLink:
             r = self._reading
             log.warning("leader %s:%d silent for %.1f s: free-running at %.1f BPM until it returns",
                         self.host, self.port, now - self._last_clock, r.bpm if r else 0.0)
+
+    def _error(self, text: str) -> None:
+        self.stats.last_error = text
+        self._log.warning("%s", text)
 
     def _send(self, data: bytes) -> None:
         if self._sock is None or self._leader is None:

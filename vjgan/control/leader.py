@@ -153,9 +153,13 @@ class LeaderLink:
             self.stats.packets += 1
             try:
                 self._handle(sock, data, (sender[0], sender[1]))
-            except SyncError as exc:
+            except (SyncError, ValueError) as exc:
                 self.stats.malformed += 1
                 self._error(f"sync packet from {sender[0]} refused: {exc}")
+            except Exception as exc:  # a bug here must not end the thread (and the followers' clock)
+                self.stats.malformed += 1
+                self.stats.last_error = f"internal error: {exc!r}"
+                log.exception("sync: unexpected error on a packet")
 
     def _handle(self, sock: socket.socket, data: bytes, sender: tuple[str, int]) -> None:
         if self.allow is not None and not any(ipaddress.ip_address(sender[0]) in n for n in self.allow):
