@@ -13,6 +13,7 @@ import pytest
 
 from tests.app.test_headless import click_track
 from tests.conftest import require_tool
+from vjgan.app.follow import ignore_prefixes
 from vjgan.app.live import LiveApp, LiveConfig
 from vjgan.control.leader import LeaderLink
 from vjgan.control.peers import free_udp_port, oscsend
@@ -135,12 +136,29 @@ def test_follower_free_runs_when_the_leader_stops_and_rejoins(tmp_path: Path, pu
     leader = LeaderLink("127.0.0.1", port).start()
     leader.publish(ClockReading("leader", 100.0, 0.0, time.perf_counter()))  # a leader 100 BPM, the audio 120
     app = LiveApp(LiveConfig(audio=str(audio), model="procedural", headless=True, size=(48, 27), fps=30.0,
-                             panel=False, gen_process=False, follow=("127.0.0.1", port), sync_lost_after=0.5))
+                             panel=False, gen_process=False, follow=("127.0.0.1", port), sync_lost_after=0.5,
+                             follow_ignore=ignore_prefixes(["preset"]), region=(0.5, 1.0)))
     app.start()
     try:
         link = app.sync.follower
         _step_until([app], lambda: app.features is not None and app.features.tempo == 100.0, 30.0,
                     "the follower to take the leader's tempo")
+        # its own output region: the right half of each generated frame
+        w, h = app.gen_thread.latest().image.shape[1::-1]
+        assert app.uploader.size == (w - w // 2, h)
+
+        # a mirrored change waits for its beat; a mirrored preset load is filtered out (--follow-ignore preset)
+        target = app.features.beat_count + 2
+        leader.mirror(target, "/vjgan/app/crossfade_ms", 250.0, "osc")
+        leader.mirror(target, "/vjgan/preset/load", "drums", "osc")
+        _step_until([app], lambda: app.sync.ignored == 1, 10.0, "the follower to receive the changes")
+        seen = []
+        while app.crossfade_ms != 250.0:
+            seen.append(app.features.beat_count)
+            assert app.features.beat_count < target, "applied late"
+            time.sleep(1 / 30)
+            app.step()
+        assert seen and max(seen) < target <= app.features.beat_count
         leader.stop()
         _step_until([app], lambda: "leader lost" in app.stats.sync, 10.0, "the follower to notice the leader is gone")
         assert link.stats.state == "lost"
@@ -159,3 +177,27 @@ def test_follower_free_runs_when_the_leader_stops_and_rejoins(tmp_path: Path, pu
             again.stop()
     finally:
         app.stop()
+
+
+def test_cli_sync_flags(tmp_path: Path) -> None:
+    import argparse
+
+    from vjgan.app.live_cmd import add_arguments, config_from_args
+    from vjgan.core.errors import UserError
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    c = config_from_args(parser.parse_args(["--lead", "9100", "--quantise", "bar"]))
+    assert c.lead == ("127.0.0.1", 9100) and c.quantise == "bar" and c.follow is None
+    c = config_from_args(parser.parse_args(["--follow", "192.168.1.10:9100", "--follow-ignore", "preset,params",
+                                            "--region", "right", "--widescreen", "mirror"]))
+    assert c.follow == ("192.168.1.10", 9100) and "/vjgan/preset/load" in c.follow_ignore
+    assert c.region == (0.5, 1.0) and c.widescreen == "mirror"
+    assert config_from_args(parser.parse_args(["--region", "0.25:0.75"])).region == (0.25, 0.75)
+    for bad in (["--follow", "9100"], ["--region", "0.8:0.2"], ["--region", "top"], ["--quantise", "2"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
+    with pytest.raises(UserError, match="--follow-ignore"):
+        config_from_args(parser.parse_args(["--follow-ignore", "preset"]))
+    with pytest.raises(UserError, match="itself"):
+        config_from_args(parser.parse_args(["--lead", "127.0.0.1:9100", "--follow", "127.0.0.1:9100"]))
