@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 QUANTISE = ("beat", "bar", "off")
 LEAD_MARGIN_S = 0.08  # a beat closer than this is too near for the followers to hear of it: the next one
+PRESET_MARGIN_S = 0.5  # a preset load: room to compile it on every machine before its beat
 PRESET_LOAD = "/vjgan/preset/load"
 SYNC_ORIGIN = "sync"  # origin prefix of released changes: the gate lets them through
 
@@ -242,7 +243,8 @@ class SyncHub:
                 self.leader.mirror(-1, m.address, m.value, m.origin)
                 return False
             f = self._features
-            target = next_target(f, self.quantise)
+            target = next_target(f, self.quantise, margin_s=PRESET_MARGIN_S if m.address == PRESET_LOAD
+                                 else LEAD_MARGIN_S)
             self.leader.mirror(target, m.address, m.value, m.origin)
             self.schedule.hold(target, m, f.beat_count)
             return True

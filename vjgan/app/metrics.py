@@ -85,6 +85,7 @@ class LoopMetrics:
                 "index": s.frames - 1, "wall": t4, "audio_time": features.time, "onset": features.onset,
                 "rms": features.rms, "gen_seq": frame.seq if frame is not None else -1,
                 "gen_audio_time": seq_time, "latency_ms": s.latency_ms,
-                "tempo": features.tempo, "beat_count": features.beat_count, "beat_phase": features.beat_phase,
+                "feature_wall": features.wall, "tempo": features.tempo, "beat_count": features.beat_count,
+                "beat_phase": features.beat_phase,
                 "preset": preset,
             })
