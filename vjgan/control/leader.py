@@ -52,7 +52,11 @@ class LeaderLink:
                  allow: Iterable[str] | None = None) -> None:
         self.host, self.port = host, int(port)
         self.rate, self.timeout = rate, timeout
-        self.allow = [ipaddress.ip_network(a, strict=False) for a in allow] if allow is not None else None
+        try:
+            self.allow = [ipaddress.ip_network(str(a).strip(), strict=False) for a in allow] if allow is not None \
+                else None
+        except ValueError as exc:
+            raise UserError(f"allowlist: {exc} (e.g. 192.168.1.20 or 192.168.1.0/24)") from exc
         self.session = random.getrandbits(31)
         self.stats = LeaderStats()
         self._seq = 0
