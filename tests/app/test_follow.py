@@ -102,11 +102,11 @@ def test_preset_switch_lands_on_the_same_beat_in_leader_and_follower(tmp_path: P
             for app in apps:
                 app.step()
 
-        held = leader.sync.schedule.log
+        held = list(leader.sync.schedule.log)
         assert [h["address"] for h in held] == ["/vjgan/preset/load"]
         target = held[0]["target"]
         assert target > held[0]["arrival_beat"]  # scheduled at a coming beat, not applied on arrival
-        got = follower.sync.schedule.log
+        got = list(follower.sync.schedule.log)
         assert got == [{"address": "/vjgan/preset/load", "arrival_beat": got[0]["arrival_beat"], "target": target}]
         assert got[0]["arrival_beat"] < target  # the follower heard of it before its beat
         assert follower.sync.schedule.late == leader.sync.schedule.late == 0
@@ -201,3 +201,10 @@ def test_cli_sync_flags(tmp_path: Path) -> None:
         config_from_args(parser.parse_args(["--follow-ignore", "preset"]))
     with pytest.raises(UserError, match="itself"):
         config_from_args(parser.parse_args(["--lead", "127.0.0.1:9100", "--follow", "127.0.0.1:9100"]))
+
+
+def test_widescreen_on_a_model_without_it_is_one_clear_error() -> None:
+    from vjgan.core.errors import UserError
+
+    with pytest.raises(UserError, match="widescreen"):  # before any thread, device or window is opened
+        LiveApp(LiveConfig(model="procedural", headless=True, widescreen="mirror", panel=False))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -91,7 +92,8 @@ class BeatSchedule:
         self.held: list[_Held] = []
         self.applied = 0
         self.late = 0  # applied after their beat: arrived late, or a preset still loading at the beat
-        self.log: list[dict[str, Any]] = []  # (arrival beat, target, address) of each held change: tests, stats
+        # arrival beat, target and address of the newest held changes (tests, the bench)
+        self.log: deque[dict[str, Any]] = deque(maxlen=256)
 
     def hold(self, target: int, message: ControlMessage, beat_now: int) -> None:
         h = _Held(target, message)

@@ -120,6 +120,8 @@ class LiveApp(AppActions, StageBuilder):
         self.audio_file = config.audio
         self.media_dirs = self._media_dirs(config)
         self.generator = self._load_generator(config.model, config.gen_device)
+        if config.widescreen is not None:  # on the parent's copy first: a model without it fails before anything starts
+            self.generator.set_widescreen(config.widescreen)
         self.video = None  # VideoInput
         self.video_encoder = None  # FrameEncoderThread
         self.video_mix = min(max(float(config.video_mix), 0.0), 1.0)
@@ -133,8 +135,7 @@ class LiveApp(AppActions, StageBuilder):
         self.mapping.on_pca.append(self._pca_done)
         self.learn = self._make_learn()
         self.gen_thread = self._make_gen_thread()
-        if config.widescreen is not None:  # checked on the parent's copy first: UserError for a model without it
-            self.generator.set_widescreen(config.widescreen)
+        if config.widescreen is not None:
             self.gen_thread.set_widescreen(config.widescreen)
         self.sync = None  # SyncHub: leader and/or follower (app/follow.py)
         if config.lead is not None or config.follow is not None:
