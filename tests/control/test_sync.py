@@ -129,6 +129,9 @@ def test_next_target_is_the_next_beat_or_bar_with_a_margin() -> None:
     assert next_target(f, "bar") == 12
     assert next_target(Features(tempo=120.0, beat_count=9, beat_phase=0.95), "beat") == 11  # 25 ms: too near
     assert next_target(Features(tempo=120.0, beat_count=11, beat_phase=0.95), "bar") == 16
+    late = Features(tempo=120.0, beat_count=9, beat_phase=0.5, wall=100.0)  # features 0.2 s old: beat 9.9 now
+    assert next_target(late, "beat", now=100.0) == 10 and next_target(late, "beat", now=100.2) == 11
+    assert next_target(late, "beat", now=100.2, margin_s=0.5) == 11  # 0.55 s to beat 11
 
 
 def test_mirror_groups_and_follower_filters() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
@@ -64,13 +65,17 @@ def ignore_prefixes(items: list[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def next_target(features: Features, quantise: str, beats_per_bar: int = 4, margin_s: float = LEAD_MARGIN_S) -> int:
-    """The beat count a change received now lands on: the next beat (or bar line) at least `margin_s` away."""
+def next_target(features: Features, quantise: str, beats_per_bar: int = 4, margin_s: float = LEAD_MARGIN_S,
+                now: float | None = None) -> int:
+    """The beat count a change received `now` lands on: the next beat (or bar line) at least `margin_s` away.
+    The features' beat is carried forward from their analysis time to `now` at their tempo."""
+    bpm = features.tempo if features.tempo > 0 else 120.0
     beat = features.beat_count + min(max(features.beat_phase, 0.0), 0.999)
+    if now is not None and 0.0 < features.wall <= now:
+        beat += min(now - features.wall, 2.0) * bpm / 60.0  # a stalled analysis is not extrapolated for ever
     step = beats_per_bar if quantise == "bar" else 1
     target = (math.floor(beat / step) + 1) * step
-    seconds_per_beat = 60.0 / features.tempo if features.tempo > 0 else 0.5
-    if (target - beat) * seconds_per_beat < margin_s:
+    if (target - beat) * 60.0 / bpm < margin_s:
         target += step
     return int(target)
 
@@ -245,8 +250,8 @@ class SyncHub:
                 self.leader.mirror(-1, m.address, m.value, m.origin)
                 return False
             f = self._features
-            target = next_target(f, self.quantise, margin_s=PRESET_MARGIN_S if m.address == PRESET_LOAD
-                                 else LEAD_MARGIN_S)
+            target = next_target(f, self.quantise, now=time.perf_counter(),
+                                 margin_s=PRESET_MARGIN_S if m.address == PRESET_LOAD else LEAD_MARGIN_S)
             self.leader.mirror(target, m.address, m.value, m.origin)
             self.schedule.hold(target, m, f.beat_count)
             return True
