@@ -5,6 +5,7 @@ the leader stopping and rejoins when it returns."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,10 @@ def test_preset_switch_lands_on_the_same_beat_in_leader_and_follower(tmp_path: P
         _step_until(apps, in_step, 60.0, "the follower to follow the leader's beat")
         assert abs(leader.features.tempo - 120.0) < 3.0  # the leader's analysis of the click track
         assert leader.sync.leader.stats.followers == 1
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a malformed sync packet: refused, counted
+            s.sendto(b"/vjgan/sync/hello\x00\x00\x00,ii\x00", ("127.0.0.1", lead_port))
+        _step_until(apps, lambda: "1 sync packet refused" in leader.stats.sync, 10.0, "the refusal to show")
+        assert leader.sync.leader.stats.malformed == 1 and leader.sync.leader.stats.followers == 1
         # both clocks are this machine's perf_counter: the NTP-style estimate is within half the best round trip
         assert abs(link.stats.offset_ms) <= link.stats.rtt_ms / 2 + 1e-6
         old = leader.mapping.cur.preset.name

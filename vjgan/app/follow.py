@@ -276,6 +276,9 @@ class SyncHub:
                              f"round trip {st.rtt_ms:.2f} ms)")
             else:
                 parts.append(f"waiting for the leader at {self.follower.host}:{self.follower.port}")
+        bad = sum(link.stats.malformed + link.stats.refused for link in (self.leader, self.follower) if link)
+        if bad:
+            parts.append(f"{bad} sync packet{'s' * (bad != 1)} refused")
         text = "; ".join(parts)
         key = (self.leader.stats.followers if self.leader is not None else None,
                self.follower.stats.state if self.follower is not None else None)
