@@ -119,8 +119,11 @@ def test_beat_fit_smooths_jitter_and_restarts_on_a_jump() -> None:
         fit.add(t + jitter[i % len(jitter)], 2.0 * t, 120.0)
     r = fit.reading(4)
     assert r is not None and r.beat_at(1.0) == pytest.approx(2.0, abs=0.01)
-    fit.add(1.0, 10.0, 120.0)  # a seek on the leader: the new position, at once
-    assert fit.reading(4).beat_at(1.0) == pytest.approx(10.0)
+    fit.add(1.0, 2.5, 120.0)  # one hiccup of the leader's analysis: ignored
+    assert fit.reading(4).beat_at(1.0) == pytest.approx(2.0, abs=0.01)
+    for k in range(3):  # a seek on the leader: three readings agree on the new position
+        fit.add(1.0 + k / 30, 10.0 + k / 15, 120.0)
+    assert fit.reading(4).beat_at(1.1) == pytest.approx(10.2)
 
 
 def test_next_target_is_the_next_beat_or_bar_with_a_margin() -> None:

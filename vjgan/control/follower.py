@@ -6,7 +6,8 @@ clocks NTP-style: a `Ping` carries our send time t0, the `Pong` the leader's tim
 offset = tl - (t0 + t1) / 2, exact to within half the round trip, so the sample with the smallest round
 trip of the last few wins. Readings are then smoothed: each predicts the beat at the newest reading's time
 at its own tempo, and the median prediction is the phase (a leader's frame jitter does not reach the
-follower's beat); a reading far off the prediction (a seek, a re-sync, a new leader) starts afresh.
+follower's beat); readings far off the prediction start afresh once three in a row agree (a seek, a
+re-sync, a new leader), a lone one is ignored.
 
 Leader lost (no clock for `lost_after` s): `read()` keeps returning the last reading, so the follower's
 beat free-runs at the last tempo; hellos go on, and a leader that comes back is followed again.
@@ -33,7 +34,8 @@ log = logging.getLogger(__name__)
 
 _OFFSET_SAMPLES = 16  # pings remembered for the offset (min round trip wins)
 _FIT_WINDOW = 1.0  # s of clock readings the phase is the median of
-_JUMP_BEATS = 0.15  # a reading this far off the prediction restarts the fit
+_JUMP_BEATS = 0.15  # a reading this far off the prediction is a jump, once _CONFIRM readings agree on it
+_CONFIRM = 3
 
 
 @dataclass
@@ -68,18 +70,28 @@ class OffsetEstimator:
 
 
 class BeatFit:
-    """The leader's beat on our clock, smoothed over the last `window` seconds of readings."""
+    """The leader's beat on our clock, smoothed over the last `window` seconds of readings. A reading off the
+    prediction is held back until `_CONFIRM` in a row agree on the new position (a seek, a re-sync, a new
+    leader): a single hiccup of the leader's analysis does not move the follower's beat."""
 
     def __init__(self, window: float = _FIT_WINDOW) -> None:
         self.window = window
         self._points: deque[tuple[float, float, float]] = deque(maxlen=256)  # (local time, beat, bpm)
+        self._off: deque[tuple[float, float, float]] = deque(maxlen=_CONFIRM)  # readings off the prediction
 
     def add(self, at: float, beat: float, bpm: float) -> None:
-        if self._points:
-            predicted = self.predict(at)
-            if abs(predicted - beat) > _JUMP_BEATS or at < self._points[-1][0]:
-                self._points.clear()  # a jump (seek, re-sync, new leader): start afresh
-        self._points.append((at, beat, bpm))
+        point = (at, beat, bpm)
+        if self._points and at < self._points[-1][0]:
+            self._points.clear()  # time went back: a new leader or a new offset estimate
+        if self._points and abs(self.predict(at) - beat) > _JUMP_BEATS:
+            self._off.append(point)
+            spread = [b + (at - t) * tempo / 60.0 for t, b, tempo in self._off]
+            if len(self._off) == _CONFIRM and max(spread) - min(spread) <= _JUMP_BEATS:
+                self._points = deque(self._off, maxlen=256)  # the jump is real: start afresh from it
+                self._off.clear()
+            return
+        self._off.clear()
+        self._points.append(point)
         while self._points and at - self._points[0][0] > self.window:
             self._points.popleft()
 
