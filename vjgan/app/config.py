@@ -37,9 +37,6 @@ class LiveConfig:
     analyze: bool = False  # analyse the file (cached, progress bar) before the show starts
     video: str | None = None  # VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, file, black)
     video_mix: float = 1.0  # 1 = the encoded frame's latent replaces the mapped latent, 0 = mapping only
-    # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
-    # the folders of the --audio and --video files are always added
-    media_dirs: list[Path] | None = None
     # several outputs in step (app/follow.py, docs/live.md "Two projectors")
     lead: tuple[str, int] | None = None  # listen for followers on (host, port)
     follow: tuple[str, int] | None = None  # the leader's (host, port)
@@ -48,3 +45,6 @@ class LiveConfig:
     sync_lost_after: float = 1.5  # follower: seconds without the leader's clock before it free-runs
     region: tuple[float, float] | None = None  # show only this horizontal slice (0..1) of the generated frame
     widescreen: str | None = None  # StyleGAN: "mirror" (twice as wide) or "16:9"
+    # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
+    # the folders of the --audio and --video files are always added
+    media_dirs: list[Path] | None = None

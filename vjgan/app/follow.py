@@ -173,10 +173,11 @@ class SyncHub:
 
     def __init__(self, app: Any, lead: tuple[str, int] | None, follow: tuple[str, int] | None,
                  quantise: str = "beat", ignore: tuple[str, ...] = (), lost_after: float = 1.5,
-                 allow: list[str] | None = None) -> None:
+                 allow: list[str] | None = None, feed_clock: bool = True) -> None:
         if quantise not in QUANTISE:
             raise UserError(f"--quantise {quantise!r}: expected one of {', '.join(QUANTISE)}")
         self.app, self.quantise, self.ignore = app, quantise, ignore
+        self.feed_clock = feed_clock  # False once the tempo-source selector reads `follower` as clock "leader"
         self.schedule = BeatSchedule(app)
         self.leader: Any = None
         self.follower: Any = None
@@ -200,6 +201,7 @@ class SyncHub:
             self.leader.start()
         if self.follower is not None:
             self.follower.start()
+        if self.follower is not None and self.feed_clock:
             self._thread = threading.Thread(target=self._clock_loop, name="sync-clock", daemon=True)
             self._thread.start()
 
@@ -266,16 +268,7 @@ class SyncHub:
             parts.append(f"leading :{self.leader.port}, {st.followers} follower{'s' * (st.followers != 1)}, "
                          f"quantise {self.quantise}")
         if self.follower is not None:
-            st = self.follower.stats
-            r = self.follower.read()
-            if st.state == "lost":
-                parts.append(f"leader lost {self.follower.silent_for:.0f} s: free-running at "
-                             f"{r.bpm if r else 0.0:.1f} BPM")
-            elif st.state == "following":
-                parts.append(f"following {self.follower.host}:{self.follower.port} (offset {st.offset_ms:.2f} ms, "
-                             f"round trip {st.rtt_ms:.2f} ms)")
-            else:
-                parts.append(f"waiting for the leader at {self.follower.host}:{self.follower.port}")
+            parts.append(self.follower.status())
         bad = sum(link.stats.malformed + link.stats.refused for link in (self.leader, self.follower) if link)
         if bad:
             parts.append(f"{bad} sync packet{'s' * (bad != 1)} refused")

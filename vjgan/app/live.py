@@ -242,10 +242,12 @@ class LiveApp(AppActions, StageBuilder):
                 log.warning("stopping %s: %s", name, exc)
             took[name] = (time.perf_counter() - t) * 1000
 
+        if self.sync is not None:
+            timed("sync", self.sync.stop)  # the follower says bye; the leader's followers notice the silence
         timed("mapping", self.mapping.stop_loader)
         timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.sync, self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio,
+        for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio,
                      *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)

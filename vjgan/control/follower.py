@@ -178,6 +178,16 @@ class FollowerLink:
             out.append(self._inbox.popleft())
         return out
 
+    def status(self) -> str:
+        """One line for the panel / the tempo-source selector."""
+        st, r = self.stats, self._reading
+        if st.state == "lost":
+            return f"leader lost {self.silent_for:.0f} s: free-running at {r.bpm if r else 0.0:.1f} BPM"
+        if st.state == "following":
+            return (f"following {self.host}:{self.port} (offset {st.offset_ms:.2f} ms, "
+                    f"round trip {st.rtt_ms:.2f} ms)")
+        return f"waiting for the leader at {self.host}:{self.port}"
+
     @property
     def silent_for(self) -> float:
         return time.perf_counter() - self._last_clock if self._last_clock else 0.0
