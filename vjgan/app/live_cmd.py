@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vjgan.core.errors import UserError
 
@@ -177,15 +177,9 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
     for folder in args.media_dir or []:
         if not folder.is_dir():
             raise UserError(f"--media-dir {folder}: no such folder")
-    if args.lead is not None and args.follow is not None and args.lead == args.follow:
-        raise UserError("--lead and --follow name the same address: an instance cannot follow itself")
-    from vjgan.app.follow import ignore_prefixes
-
-    ignore = ignore_prefixes(args.follow_ignore)
-    if ignore and args.follow is None:
-        raise UserError("--follow-ignore filters what a follower receives: it needs --follow HOST:PORT")
     allow = [a.strip() for item in args.osc_allow for a in item.split(",") if a.strip()] if args.osc_allow else None
     return LiveConfig(
+        **_sync_config(args),
         audio=audio, device=args.device, model=model, preset=args.preset, headless=args.headless,
         frames=args.frames, out=args.out, size=args.size, monitor=args.monitor, fps=args.fps,
         panel=not args.no_panel, osc_port=args.osc_port, osc_host=args.osc_host, osc_allow=allow,
@@ -193,9 +187,21 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
         osc_out=args.osc_out, rehearsal=args.rehearsal, analyze=args.analyze,
         video=args.video, video_mix=args.video_mix, gen_process=not args.gen_in_process,
-        gen_threads=args.gen_threads, lead=args.lead, follow=args.follow, quantise=args.quantise,
-        follow_ignore=ignore, region=args.region, widescreen=args.widescreen,
+        gen_threads=args.gen_threads,
     )
+
+
+def _sync_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The LiveConfig fields of leading, following and output regions, checked."""
+    from vjgan.app.follow import ignore_prefixes
+
+    if args.lead is not None and args.follow is not None and args.lead == args.follow:
+        raise UserError("--lead and --follow name the same address: an instance cannot follow itself")
+    ignore = ignore_prefixes(args.follow_ignore)
+    if ignore and args.follow is None:
+        raise UserError("--follow-ignore filters what a follower receives: it needs --follow HOST:PORT")
+    return {"lead": args.lead, "follow": args.follow, "quantise": args.quantise, "follow_ignore": ignore,
+            "region": args.region, "widescreen": args.widescreen}
 
 
 def _exit_now(rc: int) -> None:
