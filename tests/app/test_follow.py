@@ -115,6 +115,9 @@ def test_preset_switch_lands_on_the_same_beat_in_leader_and_follower(tmp_path: P
         assert got == [{"address": "/vjgan/preset/load", "arrival_beat": got[0]["arrival_beat"], "target": target}]
         assert got[0]["arrival_beat"] < target  # the follower heard of it before its beat
         assert follower.sync.schedule.late == leader.sync.schedule.late == 0
+        # two words to the followers: "compile drums" at once, then its beat once the leader had compiled it
+        assert leader.sync.leader.stats.changes_sent == 2 and follower.sync.follower.stats.changes == 2
+        assert follower.sync.schedule.prepared == {}  # the prepared compile was the one installed
 
         for app in apps:
             app.stop()

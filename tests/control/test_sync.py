@@ -14,7 +14,7 @@ from vjgan.app.follow import ignore_prefixes, mirrored, next_target
 from vjgan.control.follower import BeatFit, FollowerLink, OffsetEstimator
 from vjgan.control.leader import LeaderLink
 from vjgan.control.oscwire import encode_message
-from vjgan.control.syncwire import Bye, Change, Clock, Hello, Ping, Pong, SyncError, decode, encode
+from vjgan.control.syncwire import PREPARE, Bye, Change, Clock, Hello, Ping, Pong, SyncError, decode, encode
 from vjgan.core.clock import ClockReading
 from vjgan.core.errors import UserError
 from vjgan.core.features import Features
@@ -25,7 +25,8 @@ def test_messages_round_trip_with_double_precision_times() -> None:
     for msg in (Hello(9100, "left"), Bye(), Ping(t), Pong(t, t + 1e-6), Clock(7, 128.5, 1234.25, t, 3),
                 Change(7, 3, 40, "/vjgan/preset/load", "drums", "osc:127.0.0.1"),
                 Change(7, 4, -1, "/vjgan/target/truncation", 0.123456789, ""),
-                Change(7, 5, 41, "/vjgan/latent/reseed", 42, ""), Change(7, 6, 42, "/vjgan/preset/reload", True, "")):
+                Change(7, 5, 41, "/vjgan/latent/reseed", 42, ""), Change(7, 6, 42, "/vjgan/preset/reload", True, ""),
+                Change(7, 7, PREPARE, "/vjgan/preset/load", "calm", "")):
         assert decode(encode(msg)) == msg
 
 
@@ -44,6 +45,7 @@ def test_messages_round_trip_with_double_precision_times() -> None:
     encode_message("/vjgan/sync/change", [1, 2, 3, "/vjgan/target/x", float("nan"), ""], doubles=True),
     encode_message("/vjgan/sync/change", [1, 2, 3, "/vjgan/target/x", b"blob", ""]),
     encode_message("/vjgan/sync/change", [1, -5, 3, "/vjgan/target/x", 1.0, ""]),
+    encode_message("/vjgan/sync/change", [1, 5, -3, "/vjgan/target/x", 1.0, ""]),  # no such target
     encode_message("/vjgan/sync/hello", [1, "x"])[:-3],  # truncated
 ])
 def test_malformed_packets_are_refused(packet: bytes) -> None:

@@ -20,9 +20,11 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from vjgan.control.syncwire import AT_ONCE, PREPARE
 from vjgan.core.clock import ClockReading
 from vjgan.core.errors import UserError
 from vjgan.core.features import Features
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 
 QUANTISE = ("beat", "bar", "off")
 LEAD_MARGIN_S = 0.08  # a beat closer than this is too near for the followers to hear of it: the next one
-PRESET_MARGIN_S = 0.5  # a preset load: room to compile it on every machine before its beat
+PRESET_MARGIN_S = 0.5  # a compiled preset load: room for a slower follower to finish its compile
 PRESET_LOAD = "/vjgan/preset/load"
 SYNC_ORIGIN = "sync"  # origin prefix of released changes: the gate lets them through
 
@@ -80,6 +82,9 @@ def next_target(features: Features, quantise: str, beats_per_bar: int = 4, margi
     return int(target)
 
 
+NOT_YET = 2**62  # the target of a change held until something else (its compile) decides its beat
+
+
 @dataclass
 class _Held:
     target: int
@@ -87,25 +92,56 @@ class _Held:
     compiled: Any = None  # a prefetched preset
     state: str = ""  # "" (not a prefetched load), "loading", "ready", "failed"
     due: bool = False  # the beat came while the preset was still loading
+    on_ready: Callable[[_Held], None] | None = None  # the leader: choose the beat once compiled
+    entry: dict[str, Any] | None = None  # its line in BeatSchedule.log
 
 
 class BeatSchedule:
-    """Changes held until a beat count (render thread). The same on the leader and its followers."""
+    """Changes held until a beat count (render thread). The same on the leader and its followers.
+
+    A preset load is compiled first (the app's worker): the leader holds it until its own compile is done,
+    then picks the beat and sends it; the followers start compiling when the leader starts (`prepare`, on
+    the leader's first word), so they have the leader's compile time plus the margin to be ready."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.held: list[_Held] = []
+        self.prepared: dict[str, _Held] = {}  # follower: preset loads compiling before their beat is known
         self.applied = 0
         self.late = 0  # applied after their beat: arrived late, or a preset still loading at the beat
         # arrival beat, target and address of the newest held changes (tests, the bench)
         self.log: deque[dict[str, Any]] = deque(maxlen=256)
 
-    def hold(self, target: int, message: ControlMessage, beat_now: int) -> None:
-        h = _Held(target, message)
-        self.log.append({"address": message.address, "arrival_beat": beat_now, "target": target})
-        if message.address == PRESET_LOAD and self._prefetch(h):
+    def hold(self, target: int, message: ControlMessage, beat_now: int,
+             on_ready: Callable[[_Held], None] | None = None) -> _Held:
+        """Hold `message` until beat `target`; with `on_ready` (the leader's preset loads) the beat is chosen
+        by `on_ready` once the preset is compiled."""
+        h = self.prepared.pop(str(message.value), None) if message.address == PRESET_LOAD else None
+        if h is None:
+            h = _Held(target, message, on_ready=on_ready)
+            if message.address == PRESET_LOAD and self._prefetch(h):
+                h.state = "loading"
+        h.message, h.target = message, NOT_YET if on_ready is not None else target
+        h.entry = {"address": message.address, "arrival_beat": beat_now,
+                   "target": None if on_ready is not None else target}
+        self.log.append(h.entry)
+        if h.state != "failed":
+            self.held.append(h)
+        if on_ready is not None and h.state != "loading":  # no compile to wait for (the worker was busy)
+            on_ready(h)
+        return h
+
+    def prepare(self, message: ControlMessage) -> None:
+        """Follower: the leader started compiling this preset; compile it here too, its beat comes later."""
+        name = str(message.value)
+        if message.address != PRESET_LOAD or name in self.prepared:
+            return
+        h = _Held(NOT_YET, message)
+        if self._prefetch(h):
             h.state = "loading"
-        self.held.append(h)
+            self.prepared[name] = h
+            while len(self.prepared) > 8:  # never committed (the leader's compile failed): forgotten
+                self.prepared.pop(next(iter(self.prepared)))
 
     def release(self, beat_count: int) -> bool:
         """Apply what is due at `beat_count`; True when messages were posted (the caller drains the queue)."""
@@ -118,7 +154,7 @@ class BeatSchedule:
     def _apply(self, h: _Held) -> bool:
         self.applied += 1
         if h.state == "loading":  # the beat came first: installed as soon as the worker is done
-            h.due, h.target = True, 2**62  # kept, never released by a beat again
+            h.due, h.target = True, NOT_YET  # kept, never released by a beat again
             self.late += 1
             self.held.append(h)
             return False
@@ -148,6 +184,8 @@ class BeatSchedule:
 
         def done(compiled: Any) -> None:
             h.compiled, h.state = compiled, "ready"
+            if h.on_ready is not None and h.target == NOT_YET and not h.due and any(x is h for x in self.held):
+                h.on_ready(h)  # the leader: now the beat
             if h.due:
                 self.held = [x for x in self.held if x is not h]
                 self._install(compiled)
@@ -155,10 +193,12 @@ class BeatSchedule:
         def failed(exc: BaseException) -> None:
             h.state = "failed"
             self.held = [x for x in self.held if x is not h]
-            self.app.note(f"preset {name} not loaded at beat {h.target}: {exc}")
+            if self.prepared.get(name) is h:
+                del self.prepared[name]
+            self.app.note(f"preset {name} not loaded: {exc}")
 
         try:
-            self.app.worker.submit(f"preset {name} for beat {h.target}", work, done, failed)
+            self.app.worker.submit(f"preset {name}", work, done, failed)
         except WorkerBusy:
             return False
         return True
@@ -229,9 +269,12 @@ class SyncHub:
         if self.follower is not None:
             for change in self.follower.changes():
                 if any(change.address.startswith(p) for p in self.ignore):
-                    self.ignored += 1
+                    self.ignored += change.target_beat != PREPARE  # one per change, not per announcement
                     continue
                 message = ControlMessage(change.address, change.value, origin=f"leader:{change.origin}")
+                if change.target_beat == PREPARE:
+                    self.schedule.prepare(message)
+                    continue
                 if change.target_beat < 0:
                     self.app.queue.post(replace(message, origin=f"{SYNC_ORIGIN}:{message.origin}"))
                     posted = True
@@ -249,17 +292,29 @@ class SyncHub:
             return False
         try:
             if self.quantise == "off" or m.due > 0 or self._features is None:  # timed bundles keep their time
-                self.leader.mirror(-1, m.address, m.value, m.origin)
+                self.leader.mirror(AT_ONCE, m.address, m.value, m.origin)
                 return False
             f = self._features
-            target = next_target(f, self.quantise, now=time.perf_counter(),
-                                 margin_s=PRESET_MARGIN_S if m.address == PRESET_LOAD else LEAD_MARGIN_S)
+            if m.address == PRESET_LOAD:  # followers compile now; its beat is chosen once it is compiled here
+                self.leader.mirror(PREPARE, m.address, m.value, m.origin)
+                self.schedule.hold(NOT_YET, m, f.beat_count, on_ready=self._commit)
+                return True
+            target = next_target(f, self.quantise, now=time.perf_counter())
             self.leader.mirror(target, m.address, m.value, m.origin)
             self.schedule.hold(target, m, f.beat_count)
             return True
         except Exception:  # noqa: BLE001 - the gate must never stop the queue: apply it unquantised
             log.exception("sync gate failed on %s", m.address)
             return False
+
+    def _commit(self, h: Any) -> None:
+        """The leader's preset load is compiled (render thread): its beat, here and on every follower."""
+        f = self._features
+        target = next_target(f, self.quantise, now=time.perf_counter(), margin_s=PRESET_MARGIN_S) if f else AT_ONCE
+        h.target = target
+        if h.entry is not None:
+            h.entry["target"] = target
+        self.leader.mirror(target, h.message.address, h.message.value, h.message.origin)
 
     def _status(self) -> None:
         parts = []

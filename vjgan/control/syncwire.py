@@ -17,6 +17,8 @@ from typing import Any
 from vjgan.control.oscwire import OscParseError, encode_message, parse_packet
 
 PREFIX = "/vjgan/sync/"
+AT_ONCE = -1  # Change.target_beat: apply on arrival (quantise off, timed bundles)
+PREPARE = -2  # Change.target_beat: a preset load the leader is compiling; its beat comes in a second Change
 MAX_TARGET_AHEAD = 256  # beats: a change scheduled further ahead than this is refused as malformed
 
 
@@ -59,7 +61,7 @@ class Clock:
 class Change:
     session: int
     seq: int  # per session, increasing: a change repeated against loss is applied once
-    target_beat: int  # apply when the beat count reaches it; -1 = at once (quantise off)
+    target_beat: int  # apply when the beat count reaches it; AT_ONCE, or PREPARE (compile now, beat later)
     address: str
     value: Any  # float, int, bool, str (the registry coerces it on the follower, as any control message)
     origin: str = ""
@@ -153,5 +155,5 @@ def decode(data: bytes) -> SyncMessage:
         if not address.startswith("/vjgan/") or address.startswith(PREFIX):
             raise SyncError(f"change of {address[:80]!r} refused (not a vjgan control)")
         return Change(_int(args[0], "session", -(2**31), 2**31 - 1), _int(args[1], "seq", 0, 2**31 - 1),
-                      _int(args[2], "target beat", -1, 2**31 - 1), address, value, _str(args[5], "origin", 64))
+                      _int(args[2], "target beat", PREPARE, 2**31 - 1), address, value, _str(args[5], "origin", 64))
     raise SyncError(f"unknown sync message {m.address[:80]!r}")
