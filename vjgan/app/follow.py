@@ -154,6 +154,7 @@ class BeatSchedule:
     def _apply(self, h: _Held) -> bool:
         self.applied += 1
         if h.state == "loading":  # the beat came first: installed as soon as the worker is done
+            log.info("preset %s still compiling at beat %d: installed when ready (late)", h.message.value, h.target)
             h.due, h.target = True, NOT_YET  # kept, never released by a beat again
             self.late += 1
             self.held.append(h)
@@ -281,6 +282,8 @@ class SyncHub:
                     continue
                 if change.target_beat <= features.beat_count:
                     self.schedule.late += 1  # arrived after its beat: at once (counted)
+                    log.info("%s for beat %d arrived at beat %d: applied at once (late)", change.address,
+                             change.target_beat, features.beat_count)
                 self.schedule.hold(change.target_beat, message, features.beat_count)
         posted |= self.schedule.release(features.beat_count)
         self._status()
