@@ -201,6 +201,7 @@ class StageBuilder:
         from vjgan.app.tempo_source import TempoSources
 
         clocks: dict[str, Any] = {}
+        off: dict[str, str] = {}  # enabled but failed: why
         if self.config.link or self.config.tempo_source == "link":
             from vjgan.control.link import LinkClock
 
@@ -208,8 +209,9 @@ class StageBuilder:
             if link.start():
                 clocks["link"] = link
             else:
-                self.note(link.status())
-        sources = TempoSources(clocks, lambda: self.audio, self.bus, self.note)
+                off["link"] = link.status()
+                self.note(off["link"])
+        sources = TempoSources(clocks, lambda: self.audio, self.bus, self.note, off=off)
         sources.register(self.registry)
         try:
             sources.select(self.config.tempo_source)

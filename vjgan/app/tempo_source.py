@@ -40,11 +40,13 @@ class TempoSources:
     """
 
     def __init__(self, clocks: Mapping[str, ExternalClock], engine: Callable[[], Any], bus: FeatureBus,
-                 note: Callable[[str], None] = log.info, hz: float = 100.0) -> None:
+                 note: Callable[[str], None] = log.info, hz: float = 100.0,
+                 off: Mapping[str, str] | None = None) -> None:
         unknown = sorted(set(clocks) - set(TEMPO_SOURCES[1:]))
         if unknown:
             raise ValueError(f"unknown tempo sources {unknown}: expected {', '.join(TEMPO_SOURCES[1:])}")
         self.clocks = dict(clocks)
+        self.off = {**ENABLE_HINT, **(off or {})}  # why a source is not enabled (a failed start says its error)
         self.engine = engine
         self.bus = bus
         self.note = note
@@ -63,7 +65,7 @@ class TempoSources:
             raise UserError(f"tempo source {name!r}: expected one of {', '.join(TEMPO_SOURCES)}")
         if name != "analysis" and name not in self.clocks:
             self.source = "analysis"
-            hint = ENABLE_HINT.get(name, "not available")
+            hint = self.off.get(name, "not available")
             why = f"tempo source {name} is not enabled ({hint}); following the analysis"
             self.note(why)
             raise UserError(why)

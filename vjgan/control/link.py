@@ -108,6 +108,7 @@ class LinkClock:
         try:
             asyncio.run(self._main())
         except Exception as exc:  # noqa: BLE001 - Link must never end the show
+            self._reading = None  # a stale reading would keep extrapolating a session that is gone
             self.error = f"{type(exc).__name__}: {exc}"
             log.error("Link stopped: %s; following the analysis instead", self.error)
         finally:
