@@ -172,3 +172,18 @@ def test_selector_leads_only_clocks_it_does_not_follow() -> None:
     sources.select("midi")
     sources.tick()
     assert len(clock.led) == 1  # followed: never led
+
+
+def test_cli_link_flags() -> None:
+    import argparse
+
+    from vjgan.app.live_cmd import add_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = config_from_args(parser.parse_args(["--link", "--tempo-source", "link"]))
+    assert config.link and config.tempo_source == "link"
+    config = config_from_args(parser.parse_args([]))
+    assert not config.link and config.tempo_source == "analysis"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--tempo-source", "ableton"])
