@@ -88,6 +88,9 @@ def test_preset_switch_lands_on_the_same_beat_in_leader_and_follower(tmp_path: P
 
         _step_until(apps, in_step, 60.0, "the follower to follow the leader's beat")
         assert abs(leader.features.tempo - 120.0) < 3.0  # the leader's analysis of the click track
+        # the follower's beat comes through the tempo-source selector, source "leader"
+        assert follower.tempo_sources.source == "leader" and leader.tempo_sources.source == "analysis"
+        assert "following 127.0.0.1" in follower.tempo_sources.status()
         assert leader.sync.leader.stats.followers == 1
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a malformed sync packet: refused, counted
             s.sendto(b"/vjgan/sync/hello\x00\x00\x00,ii\x00", ("127.0.0.1", lead_port))

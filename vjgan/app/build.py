@@ -211,10 +211,13 @@ class StageBuilder:
             else:
                 off["link"] = link.status()
                 self.note(off["link"])
+        follower = getattr(getattr(self, "sync", None), "follower", None)
+        if follower is not None:  # --follow: the leader's clock (vjgan/control/follower.py), selected at start
+            clocks["leader"] = follower
         sources = TempoSources(clocks, lambda: self.audio, self.bus, self.note, off=off)
         sources.register(self.registry)
         try:
-            sources.select(self.config.tempo_source)
+            sources.select("leader" if follower is not None else self.config.tempo_source)
         except UserError as exc:
             log.warning("%s", exc)
         return sources

@@ -4,20 +4,19 @@ The leader holds every mirrored control change that reaches its `ControlQueue` (
 the next beat or bar (`quantise`), applies it there, and sends it at once to its followers with that target
 beat; each follower, whose beat count follows the leader's clock, applies it when its own beat count
 reaches the target. Both decide on their own frames' `Features.beat_count`, so the change lands on the
-same beat on every output, not on arrival. A preset load is compiled as soon as it is held (on the app's
-worker) and installed at the beat, so a slow load does not make it late.
+same beat on every output, not on arrival. A preset load is compiled first, everywhere at once (the app's
+worker); the leader picks its beat when its own compile is done, so a slow load does not make it late.
 
 What is mirrored: the groups in `MIRROR_GROUPS`; everything else (transport, tempo taps, audio and video
 sources, saves, the sync itself) stays local and unquantised. A follower can ignore groups (`--follow-ignore
-preset,params`) to run its own preset. Until the lead wires it into the tempo-source selector, a small
-thread here feeds the follower's clock to `AudioEngine.follow_clock`.
+preset,params`) to run its own preset. The follower's clock is the tempo source "leader" of the app's
+tempo-source selector (app/tempo_source.py), selected at start.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -214,19 +213,16 @@ class SyncHub:
 
     def __init__(self, app: Any, lead: tuple[str, int] | None, follow: tuple[str, int] | None,
                  quantise: str = "beat", ignore: tuple[str, ...] = (), lost_after: float = 1.5,
-                 allow: list[str] | None = None, feed_clock: bool = True) -> None:
+                 allow: list[str] | None = None) -> None:
         if quantise not in QUANTISE:
             raise UserError(f"--quantise {quantise!r}: expected one of {', '.join(QUANTISE)}")
         self.app, self.quantise, self.ignore = app, quantise, ignore
-        self.feed_clock = feed_clock  # False once the tempo-source selector reads `follower` as clock "leader"
         self.schedule = BeatSchedule(app)
         self.leader: Any = None
         self.follower: Any = None
         self.ignored = 0  # mirrored changes a follower's filter dropped
         self._features: Features | None = None
         self._state: tuple[Any, Any] = (None, None)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         if lead is not None:
             from vjgan.control.leader import LeaderLink
 
@@ -242,14 +238,8 @@ class SyncHub:
             self.leader.start()
         if self.follower is not None:
             self.follower.start()
-        if self.follower is not None and self.feed_clock:
-            self._thread = threading.Thread(target=self._clock_loop, name="sync-clock", daemon=True)
-            self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=1.0)
         for link in (self.follower, self.leader):
             if link is not None:
                 link.stop()
@@ -337,13 +327,3 @@ class SyncHub:
             self._state = key
             self.app.note(f"sync: {text}")
         self.app.stats.sync = text
-
-    # ---- follower clock thread ------------------------------------------------------------------------
-    def _clock_loop(self) -> None:
-        """Feeds the follower's clock to the audio engine (latest value; the engine may be swapped)."""
-        fed: tuple[Any, Any] = (None, None)
-        while not self._stop.wait(0.01):
-            reading, audio = self.follower.read(), self.app.audio
-            if reading is not None and (reading, audio) != fed and callable(getattr(audio, "follow_clock", None)):
-                audio.follow_clock(reading)
-                fed = (reading, audio)

@@ -137,7 +137,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="join an Ableton Link session (peers found by multicast on the LAN): a tempo source, "
                              "and vjgan's tempo leads the session while another source is selected")
     parser.add_argument("--tempo-source", default="analysis", choices=TEMPO_SOURCES,
-                        help="the clock the beat follows at start (default analysis; link implies --link); "
+                        help="the clock the beat follows at start (default analysis; link implies --link; "
+                             "--follow selects leader); "
                              "/vjgan/tempo/source switches it live")
     parser.add_argument("--gen-device", default="cpu", help="torch device for the generator (cpu, cuda)")
     parser.add_argument("--gen-threads", type=int, default=1, metavar="N",
