@@ -219,3 +219,33 @@ def test_widescreen_on_a_model_without_it_is_one_clear_error() -> None:
 
     with pytest.raises(UserError, match="widescreen"):  # before any thread, device or window is opened
         LiveApp(LiveConfig(model="procedural", headless=True, widescreen="mirror", panel=False))
+
+
+def test_a_follower_that_leads_passes_the_beat_and_the_changes_on(tmp_path: Path, pulse_server: str) -> None:
+    """A → B → C: B follows A and leads C; C gets A's tempo through B's beat, and A's changes with A's beats."""
+    from vjgan.control.follower import FollowerLink
+
+    audio = tmp_path / "clicks.wav"
+    click_track(audio, seconds=20.0)
+    a_port, b_port = free_udp_port(), free_udp_port()
+    a = LeaderLink("127.0.0.1", a_port).start()
+    a.publish(ClockReading("leader", 100.0, 0.0, time.perf_counter()))
+    b = LiveApp(LiveConfig(audio=str(audio), model="procedural", headless=True, size=(48, 27), fps=30.0,
+                           panel=False, gen_process=False, follow=("127.0.0.1", a_port),
+                           lead=("127.0.0.1", b_port)))
+    c = FollowerLink("127.0.0.1", b_port)
+    b.start()
+    c.start()
+    try:
+        _step_until([b], lambda: b.features is not None and b.features.tempo == 100.0 and c.read() is not None
+                    and c.read().bpm == 100.0, 30.0, "C to follow A's tempo through B")
+        target = b.features.beat_count + 4
+        a.mirror(target, "/vjgan/app/crossfade_ms", 100.0, "osc")
+        _step_until([b], lambda: c.stats.changes == 1, 10.0, "A's change to reach C through B")
+        [change] = c.changes()
+        assert (change.target_beat, change.address, change.value) == (target, "/vjgan/app/crossfade_ms", 100.0)
+        assert b.crossfade_ms == 0.0  # B holds it for its beat too
+    finally:
+        c.stop()
+        b.stop()
+        a.stop()

@@ -209,7 +209,9 @@ class BeatSchedule:
 
 
 class SyncHub:
-    """Leader and/or follower of one LiveApp: links, the beat schedule, the clock thread, the status line."""
+    """Leader and/or follower of one LiveApp: the links, the beat schedule, the status line. An instance that
+    both follows and leads (a chain) passes its leader's changes on with their beats; its own followers
+    follow its beat, which is its leader's."""
 
     def __init__(self, app: Any, lead: tuple[str, int] | None, follow: tuple[str, int] | None,
                  quantise: str = "beat", ignore: tuple[str, ...] = (), lost_after: float = 1.5,
@@ -259,6 +261,8 @@ class SyncHub:
                 pass  # no usable tempo this frame: the followers keep the last one
         if self.follower is not None:
             for change in self.follower.changes():
+                if self.leader is not None:  # a chain: on to our own followers, same beat numbers
+                    self.leader.mirror(change.target_beat, change.address, change.value, change.origin)
                 if any(change.address.startswith(p) for p in self.ignore):
                     self.ignored += change.target_beat != PREPARE  # one per change, not per announcement
                     continue
