@@ -13,7 +13,7 @@ from tests.conftest import wait_for
 from vjgan.app.follow import ignore_prefixes, mirrored, next_target
 from vjgan.control.follower import BeatFit, FollowerLink, OffsetEstimator
 from vjgan.control.leader import LeaderLink
-from vjgan.control.oscwire import encode_message
+from vjgan.control.oscwire import encode_bundle, encode_message
 from vjgan.control.syncwire import PREPARE, Bye, Change, Clock, Hello, Ping, Pong, SyncError, decode, encode
 from vjgan.core.clock import ClockReading
 from vjgan.core.errors import UserError
@@ -32,6 +32,7 @@ def test_messages_round_trip_with_double_precision_times() -> None:
 
 @pytest.mark.parametrize("packet", [
     b"", b"garbage", b"#bundle\x00" + b"\x00" * 8,
+    encode_bundle([encode(Hello(9100, "x"))]),  # a valid message, but in a bundle
     encode_message("/vjgan/target/truncation", [0.5]),  # not a sync address
     encode_message("/vjgan/sync/nope", []),
     encode_message("/vjgan/sync/hello", ["9100", "x"]),  # port as a string

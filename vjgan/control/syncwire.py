@@ -115,6 +115,8 @@ def _shape(args: tuple[Any, ...], n: int, address: str) -> None:
 
 def decode(data: bytes) -> SyncMessage:
     """One sync message from a datagram; SyncError for anything else (bundles, other addresses, bad values)."""
+    if data.startswith(b"#bundle"):
+        raise SyncError("a bundle: sync messages travel alone")
     try:
         messages = parse_packet(data)
     except OscParseError as exc:
