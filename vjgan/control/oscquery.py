@@ -66,7 +66,6 @@ class OscQueries:
         params = [self.registry.get(t) for t in targets]
         if not params or any(p is None or p.kind == "trigger" for p in params):
             return False  # unknown, or a trigger: fired by the dispatcher as before
-        self.stats.queries += 1
         values = self.registry.values()
         if binding is not None:
             replies = [r for r in value_messages(self.registry, [binding], binding.target, values.get(binding.target))
@@ -74,13 +73,12 @@ class OscQueries:
         else:
             replies = [r for t in targets for r in value_messages(self.registry, (), t, values.get(t))]
         if not replies:
-            self._refuse(f"{m.address[:80]} has no value yet", ip, port, count=False)
+            self._refuse(f"{m.address[:80]} has no value yet", ip, port)
             return True
-        self._reply(replies, ip, port)
+        self._reply(m.address, replies, ip, port)
         return True
 
     def _query(self, m: WireMessage, ip: str, port: int | None) -> None:
-        self.stats.queries += 1
         if not m.args or not isinstance(m.args[0], str) or len(m.args) > 2:
             self._refuse("usage: /vjgan/query ADDRESS_OR_PATTERN [REPLY_PORT]", ip, port)
             return
@@ -100,8 +98,7 @@ class OscQueries:
         if binding is not None:  # a learned controller address: answered there
             aliases, targets = [binding], []
         if not targets and not aliases:
-            self.stats.unknown += 1
-            self._refuse(f"unknown address {pattern[:80]}", ip, port, count=False)
+            self._refuse(f"unknown address {pattern[:80]}", ip, port, unknown=True)
             return
         values = self.registry.values()
         replies = [r for t in targets for r in value_messages(self.registry, (), t, values.get(t))]
@@ -109,9 +106,9 @@ class OscQueries:
             replies += [r for r in value_messages(self.registry, [b], b.target, values.get(b.target))
                         if r[0] == b.source]
         if not replies and not is_pattern(pattern):
-            self._refuse(f"{pattern[:80]} has no value (a trigger, or not set yet)", ip, port, count=False)
+            self._refuse(f"{pattern[:80]} has no value (a trigger, or not set yet)", ip, port)
             return
-        self._reply(replies, ip, port)
+        self._reply(pattern, replies, ip, port)
 
     def _aliases(self, pattern: str) -> list[Any]:
         if not is_pattern(pattern):
@@ -122,7 +119,7 @@ class OscQueries:
     # --- feedback (un)registration ---
     def _register(self, m: WireMessage, ip: str, port: int | None) -> None:
         if self.feedback is None:
-            self._refuse("OSC feedback is off in this process", ip, port)
+            self._refuse(f"{m.address}: OSC feedback is off in this process", ip, port)
             return
         if len(m.args) not in (1, 2):
             self._refuse("usage: /vjgan/feedback/register [HOST] PORT", ip, port)
@@ -132,10 +129,12 @@ class OscQueries:
             self.feedback.register(host, m.args[-1], source=(ip, port) if port is not None else None)
         except UserError as exc:
             self._refuse(f"/vjgan/feedback/register: {exc}", ip, port)
+            return
+        self.stats.answered += 1
 
     def _unregister(self, m: WireMessage, ip: str, port: int | None) -> None:
         if self.feedback is None:
-            self._refuse("OSC feedback is off in this process", ip, port)
+            self._refuse(f"{m.address}: OSC feedback is off in this process", ip, port)
             return
         if len(m.args) > 2 or (m.args and _port(m.args[-1]) is None):
             self._refuse("usage: /vjgan/feedback/unregister [[HOST] PORT]", ip, port)
@@ -148,20 +147,26 @@ class OscQueries:
         else:
             address = (str(m.args[0]) if len(m.args) == 2 else ip, int(_port(m.args[-1]) or 0))
         if self.feedback.unregister(address) == 0:
-            self._refuse(f"/vjgan/feedback/unregister: no peer {address[0]}:{address[1]}", ip, port, count=False)
+            self._refuse(f"/vjgan/feedback/unregister: no peer {address[0]}:{address[1]}", ip, port)
+            return
+        self.stats.answered += 1
 
     # --- replies ---
-    def _reply(self, replies: list[tuple[str, list[Any]]], ip: str, port: int | None) -> None:
+    def _reply(self, asked: str, replies: list[tuple[str, list[Any]]], ip: str, port: int | None) -> None:
         if port is None:
             self.stats.bad_value += 1
-            self.report(f"query from {ip} over TCP without a reply port: not answered (see docs/osc.md)")
+            self.report(f"query {asked[:80]!r} from {ip} over TCP without a reply port: not answered")
             return
         for datagram in encode_all(replies):
             self._send(datagram, (ip, port))
+        self.stats.answered += 1
         self.stats.replies += len(replies)
 
-    def _refuse(self, text: str, ip: str, port: int | None, count: bool = True) -> None:
-        if count:
+    def _refuse(self, text: str, ip: str, port: int | None, unknown: bool = False) -> None:
+        """Counted (unknown or bad_value), logged, and answered with /vjgan/error when there is a port."""
+        if unknown:
+            self.stats.unknown += 1
+        else:
             self.stats.bad_value += 1
         self.report(f"OSC from {ip}: {text}")
         if port is not None:

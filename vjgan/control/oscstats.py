@@ -30,7 +30,7 @@ class OscStats:
     refused: int = 0  # packets from senders outside the allowlist
     unknown: int = 0  # messages to an address that matches no parameter and no learned binding
     bad_value: int = 0  # messages with a wrong argument count/type or a non-finite value (or a bad query)
-    queries: int = 0  # value queries and /vjgan/query messages (oscquery.py)
+    answered: int = 0  # value queries answered, feedback (un)registrations accepted (oscquery.py)
     replies: int = 0  # value messages sent back to queries
     reply_errors: int = 0  # replies that could not be sent
     last_error: str = ""
