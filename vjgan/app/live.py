@@ -24,6 +24,7 @@ from vjgan.app.actions import AppActions
 from vjgan.app.build import StageBuilder
 from vjgan.app.config import LiveConfig
 from vjgan.app.metrics import LoopMetrics
+from vjgan.app.oscfeedback import make_feedback
 from vjgan.app.panel_port import LivePanelPort, PanelHost
 from vjgan.app.params import app_params
 from vjgan.app.workers import Worker
@@ -159,6 +160,7 @@ class LiveApp(AppActions, StageBuilder):
         if not config.headless and config.panel:
             self.open_panel()
         self._register_transport()
+        self.feedback = make_feedback(self)  # OscFeedback: changed values to controllers (oscfeedback.py)
         if config.osc_port is not None:
             self._start_osc(config.osc_host, config.osc_port)
         if config.osc_out:
@@ -195,7 +197,7 @@ class LiveApp(AppActions, StageBuilder):
         self.gen_thread.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
-        for part in (self.osc, self.osc_out):
+        for part in (self.feedback, self.osc, self.osc_out):
             if part is not None:
                 part.start()
         self._running = True
@@ -234,7 +236,7 @@ class LiveApp(AppActions, StageBuilder):
         timed("mapping", self.mapping.stop_loader)
         timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio,
+        for part in (self.osc, self.feedback, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio,
                      *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)

@@ -98,6 +98,8 @@ class OscServer:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.dispatcher = OscDispatcher(registry, queue, self.learn, self.stats, lambda text: self._error(text))
+        if feedback is not None and feedback.learn is None:
+            feedback.learn = self.learn  # learned controller addresses get feedback too
         self.queries = OscQueries(registry, self.learn, self.stats, self.dispatcher.targets, self._reply,
                                   lambda text: self._error(text), feedback)
         self._handle_lock = threading.Lock()  # UDP and TCP threads share the stats and the learn state
