@@ -13,6 +13,7 @@ from tests.conftest import require_tool
 from tests.control.test_osc_query import client
 from vjgan.app.live import LiveApp, LiveConfig
 from vjgan.app.live_cmd import add_arguments, config_from_args
+from vjgan.app.panel_port import LivePanelPort
 from vjgan.control.peers import OscDump, free_udp_port, oscsend
 
 INVERT = "/vjgan/target/shader.color.invert"
@@ -51,6 +52,9 @@ def test_live_app_answers_queries_and_feeds_changes_back(tmp_path: Path, pulse_s
             app.mapping.load(preset)
             assert dump.wait_for(lambda ms: (TRUNCATION, [pytest.approx(0.6)]) in ms, timeout=5.0)
             assert app.feedback.stats.unreachable == 0 and app.feedback.stats.echoes == 0
+            osc = LivePanelPort(app).snapshot().osc  # the panel's OSC tab lists the peer and its counts
+            assert osc is not None and osc.feedback[0].startswith(f"127.0.0.1:{dump_port}  sent ")
+            assert "unreachable 0" in osc.feedback_stats
         finally:
             app.stop()
     assert app.feedback._thread is None  # stopped with the app

@@ -14,8 +14,8 @@ from typing import Any
 
 from vjgan.control.feedback import MAX_PEERS, RATE_HZ
 from vjgan.control.osc import DEFAULT_HOST, DEFAULT_PORT, MAX_AHEAD, MAX_PACKET
-from vjgan.control.oscreply import ERROR_ADDRESS, SAFE_DATAGRAM
 from vjgan.control.osc_out import MAX_RATE_HZ, OUT_ADDRESSES
+from vjgan.control.oscreply import ERROR_ADDRESS, SAFE_DATAGRAM
 from vjgan.core.paths import REPO_DIR
 from vjgan.core.registry import Param, ParamRegistry
 
