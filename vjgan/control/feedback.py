@@ -115,6 +115,7 @@ class OscFeedback:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._socks: dict[int, socket.socket] = {}
+        self._sending = False  # values taken from `pending` but not yet handed to the socket
         self.version = 0  # bumps when peers change (panel)
 
     # --- peers (any thread) ---
@@ -197,7 +198,7 @@ class OscFeedback:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                idle = not self._batches and not any(p.pending or p.sync for p in self._peers.values())
+                idle = not (self._batches or self._sending or any(p.pending or p.sync for p in self._peers.values()))
             if idle:
                 return True
             time.sleep(0.005)
@@ -254,8 +255,12 @@ class OscFeedback:
                         next_due = at if next_due is None else min(next_due, at)
                 if items:
                     due.append((peer, items))
-        for peer, items in due:
-            self._send(peer, items)
+            self._sending = bool(due)
+        try:
+            for peer, items in due:
+                self._send(peer, items)
+        finally:
+            self._sending = False
         return None if next_due is None else max(next_due - now, 0.0)
 
     def _send(self, peer: Peer, items: list[tuple[str, list[Any]]]) -> None:
