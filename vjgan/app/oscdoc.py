@@ -97,6 +97,10 @@ A controller can ask for values, and be told every value that changes, so its fa
   Replies go to `PORT` at the sender's IP when given, else to the source port; several replies are packed
   into bundles of at most {SAFE_DATAGRAM} bytes (never fragmented on a LAN). Triggers and parameters
   without a value (a command never sent) are left out.
+- The current value is the last one applied (from any source) or, until then, the one its stage registered
+  (a preset's base value, an effect's state). Values that move by themselves are not tracked: the playback
+  position answers with the last seek. Queries never wait for a frame: they read the table the render loop
+  publishes after applying its messages.
 - Values are sent as `f` (float), `i` (int), `s` (text) and `f` 1.0/0.0 for on/off parameters (what
   TouchOSC toggles send); at a learned address scaled to the controller's range (0..1 by default).
 - **Feedback**: `/vjgan/feedback/register [HOST] PORT` (HOST: an IP address, default the sender's) or
