@@ -25,6 +25,7 @@ from typing import Any
 
 from vjgan.control.learn import OscLearn
 from vjgan.control.oscreply import encode_all, value_messages
+from vjgan.control.oscstats import RateLimitedLog
 from vjgan.core.errors import UserError
 from vjgan.core.registry import ParamChange, ParamRegistry
 
@@ -108,6 +109,7 @@ class OscFeedback:
         self.interval = 1.0 / rate_hz
         self.max_peers = max_peers
         self.stats = FeedbackStats()
+        self._log = RateLimitedLog(log)
         self._batches: deque[tuple[ParamChange, ...]] = deque(maxlen=MAX_BATCHES)
         self._peers: dict[tuple[str, int], Peer] = {}
         self._lock = threading.Lock()  # peers: OSC thread (register) and this thread; never the render thread
@@ -133,6 +135,7 @@ class OscFeedback:
                 if len(self._peers) >= self.max_peers:
                     self.stats.refused += 1
                     self.stats.last_error = f"feedback peer limit {self.max_peers} reached: {address[0]}:{address[1]}"
+                    self._log.warning("OSC %s refused", self.stats.last_error)
                     raise UserError(f"{self.stats.last_error} refused (unregister one first)")
                 peer = self._peers[address] = Peer(*address)
                 log.info("OSC feedback → %s:%d", *address)
@@ -276,7 +279,7 @@ class OscFeedback:
             except OSError as exc:
                 peer.errors += 1
                 self.stats.unreachable += 1
-                self.stats.last_error = f"feedback to {peer.host}:{peer.port} failed: {exc}"
-                continue
+                self.stats.last_error = f"OSC feedback to {peer.host}:{peer.port} failed: {exc}"
+                self._log.warning("%s", self.stats.last_error)
         peer.sent += len(items)
         self.stats.messages += len(items)
