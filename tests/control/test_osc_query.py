@@ -253,3 +253,16 @@ def _wait(predicate: Any, timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.005)
     return True
+
+
+def test_queries_over_tcp_need_a_reply_port(rig: Rig) -> None:
+    """A TCP frame has no UDP source port to answer: a bare query is refused and counted, a query naming its
+    reply port is answered over UDP (handle_datagram with port None is what the TCP client thread calls)."""
+    with udp_peer() as peer:
+        rig.server.handle_datagram(encode_message("/vjgan/test/x"), "127.0.0.1", None)
+        assert rig.server.stats.bad_value == 1 and "over TCP" in rig.server.stats.last_error
+        rig.server.handle_datagram(encode_message("/vjgan/query", ["/vjgan/test/x", peer.getsockname()[1]]),
+                                   "127.0.0.1", None)
+        peer.settimeout(5.0)
+        assert [(m.address, m.args) for m in parse_packet(peer.recv(65536))] == [("/vjgan/test/x", (0.5,))]
+        assert rig.server.stats.answered == 1
