@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_PEERS = 16
 RATE_HZ = 60.0  # per address and peer
+MAX_SOURCES = 8  # source addresses remembered per peer (echo suppression)
 MAX_BATCHES = 4096  # change batches waiting for the feedback thread (a flood drops the oldest, counted)
 
 
@@ -140,6 +141,9 @@ class OscFeedback:
                 peer = self._peers[address] = Peer(*address)
                 log.info("OSC feedback → %s:%d", *address)
             if source is not None:
+                peer.sources.discard(source)
+                if len(peer.sources) >= MAX_SOURCES:  # re-registrations from new ports: forget an old one
+                    peer.sources.pop()
                 peer.sources.add(source)
             peer.sync = True
             self.version += 1
