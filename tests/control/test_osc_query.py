@@ -117,8 +117,9 @@ def test_bare_message_to_a_trigger_still_fires_it(rig: Rig) -> None:
     assert fired == [True] and rig.server.stats.answered == 0
 
 
-def test_wildcard_query_answers_every_matching_parameter_in_one_bundle(rig: Rig) -> None:
-    got = client(rig.port, ["/vjgan/query", "/vjgan/test/*"], expect=len(VALUES))
+@pytest.mark.parametrize("pattern", ["/vjgan/test/*", "/vjgan/*", "/vjgan/test", "/vjgan/t?st"])
+def test_wildcard_query_answers_every_parameter_at_or_below_a_match_in_one_bundle(rig: Rig, pattern: str) -> None:
+    got = client(rig.port, ["/vjgan/query", pattern], expect=len(VALUES))
     assert {g["address"]: g["args"][0] for g in got} == VALUES  # the trigger has no value: not answered
     assert all(g["bundle"] for g in got) and len({g["datagram"] for g in got}) == 1
 

@@ -92,8 +92,9 @@ A controller can ask for values, and be told every value that changes, so its fa
   address like `/1/fader3`) is answered with the current value at that same address, sent to the query's
   UDP source address and port (the TouchOSC / Open Stage Control convention). A bare message to a
   *trigger* still fires it.
-- **`/vjgan/query ADDRESS_OR_PATTERN [PORT]`**: one reply per matching parameter, and per learned
-  controller address the pattern matches, e.g. `/vjgan/query /vjgan/*` to sync every fader at connect.
+- **`/vjgan/query ADDRESS_OR_PATTERN [PORT]`**: one reply per parameter at or below a matching address,
+  and per learned controller address likewise: `/vjgan/query /vjgan/*` syncs every fader at connect,
+  `/vjgan/query /vjgan/shader` every effect parameter, `/vjgan/query /1/*` a TouchOSC page's learned faders.
   Replies go to `PORT` at the sender's IP when given, else to the source port; several replies are packed
   into bundles of at most {SAFE_DATAGRAM} bytes (never fragmented on a LAN). Triggers and parameters
   without a value (a command never sent) are left out.
@@ -121,7 +122,7 @@ A controller can ask for values, and be told every value that changes, so its fa
 
 ```sh
 oscdump 9001 &                                           # a controller listening on 9001
-oscsend 127.0.0.1 {DEFAULT_PORT} /vjgan/query si '/vjgan/target/*' 9001  # every target base value
+oscsend 127.0.0.1 {DEFAULT_PORT} /vjgan/query si /vjgan/target 9001     # every target base value
 oscsend 127.0.0.1 {DEFAULT_PORT} /vjgan/feedback/register i 9001       # then every change
 ```
 

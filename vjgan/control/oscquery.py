@@ -4,9 +4,9 @@ Conventions (docs/osc.md):
 - a message with no arguments to a parameter's address (or a pattern, or a learned address) that is not a
   trigger asks for its value: the reply goes to the query's UDP source address and port, at the address
   asked (TouchOSC / Open Stage Control convention). A bare message to a trigger still fires it.
-- `/vjgan/query ADDRESS_OR_PATTERN [PORT]`: one reply per matching parameter (and per learned controller
-  address the pattern matches), to PORT at the sender's IP when given, else to the source port; several
-  replies go in bundles of at most SAFE_DATAGRAM bytes.
+- `/vjgan/query ADDRESS_OR_PATTERN [PORT]`: one reply per parameter at or below a matching address (so
+  `/vjgan/*` is every parameter), and per learned controller address likewise, to PORT at the sender's IP
+  when given, else to the source port; several replies go in bundles of at most SAFE_DATAGRAM bytes.
 - `/vjgan/feedback/register [HOST] PORT`, `/vjgan/feedback/unregister [[HOST] PORT]` (feedback.py).
 Refusals (unknown address, bad arguments, peer limit) are answered with `/vjgan/error s` and counted.
 
@@ -90,13 +90,16 @@ class OscQueries:
                 return
             port = reply_port
         try:
-            targets, binding = self.targets(pattern)
-            aliases = self._aliases(pattern)
+            compiled = compile_pattern(pattern)
         except ValueError as exc:
             self._refuse(f"/vjgan/query: bad address pattern {pattern[:80]!r}: {exc}", ip, port)
             return
+        binding = self.learn.route(pattern)
         if binding is not None:  # a learned controller address: answered there
-            aliases, targets = [binding], []
+            targets, aliases = [], [binding]
+        else:
+            targets = [p.address for p in self.registry.params() if _under(compiled, p.address)]
+            aliases = [b for b in self.learn.bindings() if _under(compiled, b.source)]
         if not targets and not aliases:
             self._refuse(f"unknown address {pattern[:80]}", ip, port, unknown=True)
             return
@@ -109,12 +112,6 @@ class OscQueries:
             self._refuse(f"{pattern[:80]} has no value (a trigger, or not set yet)", ip, port)
             return
         self._reply(pattern, replies, ip, port)
-
-    def _aliases(self, pattern: str) -> list[Any]:
-        if not is_pattern(pattern):
-            return []
-        compiled = compile_pattern(pattern)
-        return [b for b in self.learn.bindings() if pattern_matches(compiled, b.source)]
 
     # --- feedback (un)registration ---
     def _register(self, m: WireMessage, ip: str, port: int | None) -> None:
@@ -178,6 +175,13 @@ class OscQueries:
         except OSError as exc:
             self.stats.reply_errors += 1
             self.report(f"OSC reply to {address[0]}:{address[1]} failed: {exc}")
+
+
+def _under(compiled: Any, address: str) -> bool:
+    """The pattern matches `address` or a leading part of it in whole segments: a subtree (`/vjgan/shader`,
+    `/vjgan/*`) asks for every parameter below it."""
+    segments = address.split("/")
+    return any(pattern_matches(compiled, "/".join(segments[:k])) for k in range(2, len(segments) + 1))
 
 
 def _port(value: Any) -> int | None:
