@@ -230,12 +230,6 @@ class OscFeedback:
         bindings = self.learn.bindings() if self.learn is not None else []
         with self._lock:
             peers = list(self._peers.values())
-            for peer in peers:
-                if peer.sync:
-                    peer.sync = False
-                    for address, value in self.registry.values().items():
-                        for a, args in value_messages(self.registry, bindings, address, value):
-                            peer.pending[a] = args
             while self._batches:
                 batch = self._batches.popleft()
                 self.stats.changes += len(batch)
@@ -248,6 +242,12 @@ class OscFeedback:
                         for a, args in msgs:
                             if a in peer.pending:
                                 self.stats.coalesced += 1
+                            peer.pending[a] = args
+            for peer in peers:
+                if peer.sync:  # after the batches: the published table is at least as new as any of them
+                    peer.sync = False
+                    for address, value in self.registry.values().items():
+                        for a, args in value_messages(self.registry, bindings, address, value):
                             peer.pending[a] = args
             due: list[tuple[Peer, list[tuple[str, list[Any]]]]] = []
             next_due: float | None = None
