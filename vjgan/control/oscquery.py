@@ -181,7 +181,8 @@ def _under(compiled: Any, address: str) -> bool:
     """The pattern matches `address` or a leading part of it in whole segments: a subtree (`/vjgan/shader`,
     `/vjgan/*`) asks for every parameter below it."""
     segments = address.split("/")
-    return any(pattern_matches(compiled, "/".join(segments[:k])) for k in range(2, len(segments) + 1))
+    return any(len(variant) <= len(segments) and pattern_matches((variant,), "/".join(segments[: len(variant)]))
+               for variant in compiled)  # a variant of k segments can only match the first k
 
 
 def _port(value: Any) -> int | None:
