@@ -78,6 +78,11 @@ class ThreadedOutput:
         self._thread.start()
 
     @property
+    def offered(self) -> int:
+        """Frames handed to `send` so far: the next frame's sequence number (what NDI receivers see)."""
+        return self._seq
+
+    @property
     def failed(self) -> bool:
         """The backend could not be opened: the output is down until it is started again."""
         return self._failed
@@ -108,9 +113,10 @@ class ThreadedOutput:
         if self._closed:
             return
         self._closed = True
-        while True:  # frames still waiting are not worth a stop's time
+        while True:  # frames still waiting are not worth a stop's time (counted as dropped)
             try:
-                self._queue.get_nowait()
+                if self._queue.get_nowait() is not None:
+                    self.stats.dropped += 1
             except queue.Empty:
                 break
         try:
