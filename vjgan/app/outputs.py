@@ -159,9 +159,11 @@ def output_params(hub: VideoOutputs | None) -> list[tuple[Param, Any]]:
                 hub.set_target(kind, str(v))
 
         word = "name" if kind != "v4l2" else "device"
-        items.append((Param(f"/vjgan/output/{kind}/enabled", "bool", f"send the output frames as a {what}",
+        article = "an" if what[0] in "AEIOUN" else "a"
+        items.append((Param(f"/vjgan/output/{kind}/enabled", "bool",
+                            f"send the output frames to other apps as {article} {what} (on/off)",
                             default=kind in hub.running if hub else False, group="output"), enabled))
         items.append((Param(f"/vjgan/output/{kind}/{word}", "str",
-                            f"the {what}'s {target_word} (default {default}); a running output restarts",
+                            f"{target_word} of the {what} (default {default}); a running one restarts on it",
                             default=hub.targets[kind] if hub else default, group="output"), target))
     return items
