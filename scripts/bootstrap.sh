@@ -14,8 +14,9 @@ DEB_PACKAGES=(
   libportaudio2 libasound2-plugins alsa-utils pulseaudio pulseaudio-utils sox libsndfile1
   # an independent OSC peer for tests, ffprobe for checking rendered videos, a C compiler for madmom
   liblo-tools ffmpeg gcc python3-dev
-  # NDI tests: a private network namespace with its own loopback (ip)
-  iproute2
+  # NDI out: the runtime in ndi-python's wheel links the Avahi client (mDNS); the NDI tests make a private
+  # network namespace with its own loopback (ip)
+  libavahi-client3 libavahi-common3 iproute2
 )
 
 missing_debs() {
