@@ -96,3 +96,22 @@ def test_cli_with_a_missing_camera_device_renders_every_frame(tmp_path: Path, cl
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"no v4l2loopback device at {MISSING}" in proc.stderr
     assert len(list(out.glob("frame_*.png"))) == 8
+
+
+def test_the_outputs_tab_draws_the_running_and_the_failed_outputs(clicks: Path, tmp_path: Path, pulse_server: str,
+                                                                 x_display: str) -> None:
+    app = LiveApp(LiveConfig(audio=str(clicks), model="procedural", size=(160, 90), fps=30.0, panel=True,
+                             rehearsal=False, outputs={"v4l2": MISSING, "ndi": "vjgan-panel"}))
+    app.start()
+    try:
+        panel = app.panel
+        assert panel is not None, list(app.messages)
+        panel.tab = "Outputs"
+        for _ in range(3):
+            app.step()
+        image = panel.screenshot(tmp_path / "outputs.png")
+        assert panel.error == "" and image.std() > 5
+        views = {v.kind: v for v in panel.state.outputs}
+        assert views["ndi"].running and not views["v4l2"].running and "modprobe" in views["v4l2"].error
+    finally:
+        app.stop()

@@ -112,10 +112,16 @@ class OutputsTab:
             if view.running or view.sent:
                 imgui.text_colored(DIM, f"sent {view.sent}   dropped {view.dropped}   errors {view.errors}")
             if view.error:
-                imgui.text_colored(RED, view.error)
+                _wrapped(RED, view.error)  # the setup command in it must be readable whole
             imgui.separator()
-        imgui.text_colored(DIM, "frames leave the render thread through a bounded queue: a slow receiver drops "
-                                "frames here, never the show's (docs/live.md, Outputs)")
+        _wrapped(DIM, "each output sends from its own thread through a 2-frame queue: a slow receiver makes it drop "
+                      "frames (counted above), never the show (docs/live.md, Outputs)")
+
+
+def _wrapped(colour: imgui.ImVec4, text: str) -> None:
+    imgui.push_style_color(imgui.Col_.text, colour)
+    imgui.text_wrapped(text)
+    imgui.pop_style_color()
 
 
 class StatsTab:
