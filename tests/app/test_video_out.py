@@ -4,6 +4,7 @@ line fills LiveConfig.outputs."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -98,20 +99,15 @@ def test_cli_with_a_missing_camera_device_renders_every_frame(tmp_path: Path, cl
     assert len(list(out.glob("frame_*.png"))) == 8
 
 
-def test_the_outputs_tab_draws_the_running_and_the_failed_outputs(clicks: Path, tmp_path: Path, pulse_server: str,
-                                                                 x_display: str) -> None:
-    app = LiveApp(LiveConfig(audio=str(clicks), model="procedural", size=(160, 90), fps=30.0, panel=True,
-                             rehearsal=False, outputs={"v4l2": MISSING, "ndi": "vjgan-panel"}))
-    app.start()
-    try:
-        panel = app.panel
-        assert panel is not None, list(app.messages)
-        panel.tab = "Outputs"
-        for _ in range(3):
-            app.step()
-        image = panel.screenshot(tmp_path / "outputs.png")
-        assert panel.error == "" and image.std() > 5
-        views = {v.kind: v for v in panel.state.outputs}
-        assert views["ndi"].running and not views["v4l2"].running and "modprobe" in views["v4l2"].error
-    finally:
-        app.stop()
+def test_the_outputs_tab_draws_the_running_and_the_failed_outputs(tmp_path: Path, x_display: str,
+                                                                 pulse_server: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tests.app.outputs_panel_scenario", str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads((tmp_path / "result.json").read_text())
+    assert r["panel_error"] == "" and r["std"] > 5
+    views = r["views"]
+    assert set(views) == {"ndi", "v4l2", "syphon", "spout"}
+    assert views["ndi"]["running"] and views["ndi"]["target"] == "vjgan"
+    assert not views["v4l2"]["running"] and "sudo modprobe v4l2loopback" in views["v4l2"]["error"]
+    assert not views["syphon"]["running"] and views["syphon"]["error"] == ""  # not asked for: no error
