@@ -1,8 +1,9 @@
 """Run inside a private network namespace (tests/video/test_ndi_live.py): a headless LiveApp sends its output
-as an NDI source, an NDI receiver in the same process connects to it by address, and both sides' frames are
-saved for the test to compare.
+as an NDI source, an NDI receiver in the same process finds it by name (mDNS: the namespace has its own
+avahi-daemon, tests/video/netns_mdns.sh) or connects by address (no mDNS at all), and both sides' frames
+are saved for the test to compare.
 
-Usage: python -m tests.video.ndi_peer AUDIO OUT.npz
+Usage: python -m tests.video.ndi_peer find|address AUDIO OUT.npz
 """
 
 from __future__ import annotations
@@ -64,7 +65,24 @@ class Receiver:
                 ndi.recv_free_video_v2(self.recv, video)
 
 
-def main(audio: str, out: str) -> int:
+def find_source(ndi, app: LiveApp, name: str, timeout: float = 30.0) -> tuple[str, str]:
+    """(NDI name, address) of the source called `name`, found through NDI's finder (mDNS); the show goes on
+    meanwhile (the sender opens on the output's thread with the first frame)."""
+    finder = ndi.find_create_v2(ndi.FindCreate(show_local_sources=True))
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            app.step()
+            ndi.find_wait_for_sources(finder, 100)
+            for source in ndi.find_get_current_sources(finder):
+                if source.ndi_name.endswith(f"({name})"):
+                    return source.ndi_name, source.url_address
+        raise RuntimeError(f"no NDI source named {name} found in {timeout} s")
+    finally:
+        ndi.find_destroy(finder)
+
+
+def main(mode: str, audio: str, out: str) -> int:
     ndi = load_ndi()
     app = LiveApp(LiveConfig(audio=audio, model="procedural", headless=True, size=SIZE, fps=30.0, panel=False,
                              outputs={"ndi": "vjgan-test"}))
@@ -74,11 +92,14 @@ def main(audio: str, out: str) -> int:
     output = app.outputs.running["ndi"]
     try:
         app.step()  # the sender thread opens the NDI sender for the first frame
-        deadline = time.monotonic() + 20
-        while not (listening_ports() - {5960}) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        ports = sorted(listening_ports() - {5960})
-        recv = Receiver(ndi, f"127.0.0.1:{ports[0]}")
+        if mode == "find":
+            found, address = find_source(ndi, app, "vjgan-test")
+        else:
+            deadline = time.monotonic() + 20
+            while not (listening_ports() - {5960}) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            found, address = "", f"127.0.0.1:{min(listening_ports() - {5960})}"
+        recv = Receiver(ndi, address)
         deadline = time.monotonic() + 20
         while ndi.recv_get_no_connections(recv.recv) == 0 and time.monotonic() < deadline:
             app.step()
@@ -106,9 +127,9 @@ def main(audio: str, out: str) -> int:
              got=np.stack([g[2] for g in got]) if got else np.zeros((0, SIZE[1], SIZE[0], 3), np.uint8),
              got_seq=np.array([g[0] for g in got], int), got_time=np.array([g[1] for g in got]),
              offered=output.offered, ndi_sent=stats.sent, dropped=stats.dropped, errors=stats.errors,
-             app_frames=app.stats.frames, stalled_from=seqs[FRAMES])
+             app_frames=app.stats.frames, stalled_from=seqs[FRAMES], found=found, address=address)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3]))

@@ -1,7 +1,7 @@
-"""NDI out end to end: a headless LiveApp sends its frames as an NDI source, a real NDI receiver (ndi-python,
-the runtime from its wheel) connects by address inside a private network namespace, and what it receives
-is the rendered output, frame by frame, within NDI's codec error; a receiver that stops reading does not
-stop the sender."""
+"""NDI out end to end: a headless LiveApp sends its frames as an NDI source inside a private network namespace;
+a real NDI receiver (ndi-python, the runtime from its wheel) finds it by name through mDNS (an avahi-daemon
+of the namespace's own) or, without mDNS, connects by address; what it receives is the rendered output,
+frame by frame, within NDI's codec error; a receiver that stops reading does not stop the sender."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.app.test_headless import click_track
-from tests.conftest import REPO, in_ci
+from tests.conftest import REPO, in_ci, require_tool
 from tests.video.ndi_peer import STALLED
 
 
@@ -27,8 +27,12 @@ def _netns_ok() -> str:
     return "" if proc.returncode == 0 else proc.stderr.strip()
 
 
-@pytest.fixture(scope="module")
-def ndi_run(tmp_path_factory: pytest.TempPathFactory, pulse_server: str) -> dict:
+@pytest.fixture(scope="module", params=["find", "address"])
+def ndi_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pulse_server: str) -> dict:
+    mode = request.param
+    if mode == "find":
+        for tool in ("avahi-daemon", "dbus-daemon"):
+            require_tool(tool)
     why = _netns_ok()
     if why:
         if in_ci():
@@ -39,13 +43,16 @@ def ndi_run(tmp_path_factory: pytest.TempPathFactory, pulse_server: str) -> dict
     click_track(audio, seconds=4.0)
     out = tmp / "ndi.npz"
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    # a private network namespace: its own loopback, so the sender's ports (5960, 5961) are ours alone
-    script = 'ip link set lo up && exec "$0" -m tests.video.ndi_peer "$1" "$2"'
-    proc = subprocess.run(["unshare", "-n", "sh", "-c", script, sys.executable, str(audio), str(out)],
-                          capture_output=True, text=True, timeout=180, env=env, cwd=REPO)
+    # a private network namespace, so the sender's ports (5960, 5961) and its mDNS records are ours alone
+    peer = [sys.executable, "-m", "tests.video.ndi_peer", mode, str(audio), str(out)]
+    if mode == "find":  # with its own avahi-daemon (a private mount namespace for its pid file)
+        cmd = ["unshare", "-n", "-m", "sh", str(REPO / "tests/video/netns_mdns.sh"), *peer]
+    else:  # only a loopback: no mDNS, the receiver connects by address
+        cmd = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *peer]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = np.load(out)
-    return {k: data[k] for k in data.files}
+    return {"mode": mode, **{k: data[k] for k in data.files}}
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -54,6 +61,8 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_ndi_receiver_gets_the_rendered_frames(ndi_run: dict) -> None:
+    if ndi_run["mode"] == "find":  # found by its name through mDNS, at the namespace's own address
+        assert str(ndi_run["found"]).endswith("(vjgan-test)") and str(ndi_run["address"]).startswith("10.77.0.1:")
     sent, sent_seq, got, got_seq = ndi_run["sent"], ndi_run["sent_seq"], ndi_run["got"], ndi_run["got_seq"]
     assert len(got) >= 10, f"the receiver got only {len(got)} frames"
     assert sent.std() > 5  # real rendered frames, not blank ones
