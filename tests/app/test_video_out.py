@@ -63,6 +63,9 @@ def test_panel_and_osc_toggle_an_ndi_source_live(clicks: Path, pulse_server: str
         assert wait_for(lambda: (app.step(), first.stats.sent)[1] >= 3, timeout=30), first.stats
         view = {v.kind: v for v in port.snapshot().outputs}["ndi"]
         assert view.running and view.target == "vjgan-a" and view.sent >= 3 and view.error == ""
+        port.post(ControlMessage("/vjgan/output/ndi/enabled", True))  # on again: it keeps running as it is
+        app.step()
+        assert app.outputs.running["ndi"] is first
 
         app.queue.post(ControlMessage("/vjgan/output/ndi/name", "vjgan-b", "osc"))  # a running source restarts
         app.step()

@@ -91,6 +91,10 @@ class VideoOutputs:
                       f"{out.stats.dropped} dropped)")
 
     def set_enabled(self, kind: str, on: bool) -> None:
+        """On: start it, or start again one that failed; one already running stays as it is."""
+        out = self.running.get(kind)
+        if on and out is not None and not out.failed:
+            return
         if on:
             self.start(kind)
         else:
