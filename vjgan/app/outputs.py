@@ -132,8 +132,10 @@ class VideoOutputs:
             out.send(image, time)
 
     def close(self) -> None:
-        for out in self.running.values():
+        for kind, out in self.running.items():
             out.close()
+            log.info("%s %s: %d frames sent, %d dropped, %d errors", KINDS[kind][0], self.targets[kind],
+                     out.stats.sent, out.stats.dropped, out.stats.errors)
         self.running.clear()
 
     def views(self) -> tuple[OutputView, ...]:
