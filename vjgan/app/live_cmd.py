@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vjgan.core.clock import TEMPO_SOURCES
 from vjgan.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -82,6 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="send the output frames to a v4l2loopback virtual camera (see docs/live.md, Outputs)")
     parser.add_argument("--out-syphon", metavar="NAME", help="macOS: publish the output frames as a Syphon server")
     parser.add_argument("--out-spout", metavar="NAME", help="Windows: send the output frames as a Spout sender")
+    parser.add_argument("--link", action="store_true",
+                        help="join an Ableton Link session (peers found by multicast on the LAN): a tempo source, "
+                             "and vjgan's tempo leads the session while another source is selected")
+    parser.add_argument("--tempo-source", default="analysis", choices=TEMPO_SOURCES,
+                        help="the clock the beat follows at start (default analysis; link implies --link); "
+                             "/vjgan/tempo/source switches it live")
     parser.add_argument("--gen-device", default="cpu", help="torch device for the generator (cpu, cuda)")
     parser.add_argument("--gen-threads", type=int, default=1, metavar="N",
                         help="torch threads of the generator process (default 1; more on a machine with idle cores)")
@@ -137,7 +144,7 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
         osc_out=args.osc_out, rehearsal=args.rehearsal, analyze=args.analyze,
         video=args.video, video_mix=args.video_mix, gen_process=not args.gen_in_process,
-        gen_threads=args.gen_threads, outputs=outputs,
+        gen_threads=args.gen_threads, link=args.link, tempo_source=args.tempo_source, outputs=outputs,
     )
 
 

@@ -144,6 +144,9 @@ class PanelState:
     pca: PcaView | None  # None: no mapping network to analyse
     osc: OscView | None  # None: OSC is off
     outputs: tuple[OutputView, ...] = ()  # the video outs, one per kind
+    tempo_source: str = "analysis"  # the clock the beat follows now (vjgan.core.clock.TEMPO_SOURCES)
+    tempo_sources: tuple[str, ...] = ("analysis",)  # the enabled ones
+    tempo_status: str = ""  # the selector's and each clock's state, one line
 
 
 class PanelPort(Protocol):
