@@ -41,6 +41,7 @@ class StageBuilder:
     video_encoder: Any
     osc: Any
     osc_out: Any
+    feedback: Any
     recorder: Any
     preset_path: Path | None
 
@@ -168,7 +169,7 @@ class StageBuilder:
         from vjgan.control.osc import OscServer
 
         self.osc = OscServer(self.registry, self.queue, host=host, port=port, allow=self.config.osc_allow,
-                             learn=self.learn)
+                             learn=self.learn, feedback=self.feedback)
 
     def _start_osc_out(self, targets: list[tuple[str, int]]) -> None:
         from vjgan.control.osc_out import OscOut

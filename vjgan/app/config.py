@@ -24,6 +24,7 @@ class LiveConfig:
     osc_host: str = "127.0.0.1"
     osc_allow: list[str] | None = None  # sender IPs/networks accepted; None = anyone who reaches osc_host
     osc_out: list[tuple[str, int]] = field(default_factory=list)  # feature streams to these (host, port)
+    osc_feedback: list[tuple[str, int]] = field(default_factory=list)  # changed values to these (host, port)
     record: Path | None = None
     crossfade_ms: float = 0.0
     gen_device: str = "cpu"

@@ -24,6 +24,7 @@ from vjgan.app.actions import AppActions
 from vjgan.app.build import StageBuilder
 from vjgan.app.config import LiveConfig
 from vjgan.app.metrics import LoopMetrics
+from vjgan.app.oscfeedback import make_feedback
 from vjgan.app.outputs import VideoOutputs, output_params
 from vjgan.app.panel_port import LivePanelPort, PanelHost
 from vjgan.app.params import app_params
@@ -168,6 +169,7 @@ class LiveApp(AppActions, StageBuilder):
             self.open_panel()
         self._register_transport()
         self.tempo_sources = self._make_tempo_sources()  # tempo_source.py: analysis, Link, MIDI clock, leader
+        self.feedback = make_feedback(self)  # OscFeedback: changed values to controllers (oscfeedback.py)
         if config.osc_port is not None:
             self._start_osc(config.osc_host, config.osc_port)
         if config.osc_out:
@@ -205,7 +207,7 @@ class LiveApp(AppActions, StageBuilder):
         self.tempo_sources.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
-        for part in (self.osc, self.osc_out):
+        for part in (self.feedback, self.osc, self.osc_out):
             if part is not None:
                 part.start()
         self._running = True
@@ -244,8 +246,8 @@ class LiveApp(AppActions, StageBuilder):
         timed("mapping", self.mapping.stop_loader)
         timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.tempo_sources, self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread,
-                     self.audio, *self.audio_in_flight):
+        for part in (self.tempo_sources, self.osc, self.feedback, self.osc_out, self.video_encoder, self.video,
+                     self.gen_thread, self.audio, *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
         for panel in self.panels.take_all():
