@@ -24,6 +24,7 @@ from vjgan.app.actions import AppActions
 from vjgan.app.build import StageBuilder
 from vjgan.app.config import LiveConfig
 from vjgan.app.metrics import LoopMetrics
+from vjgan.app.midi import make_live_midi
 from vjgan.app.panel_port import LivePanelPort, PanelHost
 from vjgan.app.params import app_params
 from vjgan.app.workers import Worker
@@ -104,6 +105,7 @@ class LiveApp(AppActions, StageBuilder):
         self.window = None
         self.panels = PanelHost(LivePanelPort(self))
         self.osc = None
+        self.midi = None  # LiveMidi (app/midi.py)
         self.osc_out = None
         self.recorder = None
         self.png = None
@@ -159,6 +161,7 @@ class LiveApp(AppActions, StageBuilder):
         if not config.headless and config.panel:
             self.open_panel()
         self._register_transport()
+        self.midi = make_live_midi(self)  # app/midi.py: --midi-in / --midi-out, bindings in presets
         if config.osc_port is not None:
             self._start_osc(config.osc_host, config.osc_port)
         if config.osc_out:
@@ -195,7 +198,7 @@ class LiveApp(AppActions, StageBuilder):
         self.gen_thread.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
-        for part in (self.osc, self.osc_out):
+        for part in (self.osc, self.osc_out, self.midi):
             if part is not None:
                 part.start()
         self._running = True
@@ -234,8 +237,8 @@ class LiveApp(AppActions, StageBuilder):
         timed("mapping", self.mapping.stop_loader)
         timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio,
-                     *self.audio_in_flight):
+        for part in (self.osc, self.osc_out, self.midi, self.video_encoder, self.video, self.gen_thread,
+                     self.audio, *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
         for panel in self.panels.take_all():

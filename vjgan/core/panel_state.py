@@ -20,6 +20,7 @@ from typing import Protocol
 
 from vjgan.core.bindings import Binding
 from vjgan.core.features import Features
+from vjgan.core.midi_binding import MidiBinding
 from vjgan.core.registry import ControlMessage, Param, ParamRegistry
 from vjgan.core.stats import LiveStats
 
@@ -72,6 +73,18 @@ class OscView:
     stats: str  # the server's counters, one line
     armed: str | None  # the target OSC learn waits a message for
     bindings: tuple[Binding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MidiView:
+    """MIDI in and out, MIDI learn and the MIDI clock (shown only when the app has MIDI)."""
+
+    in_port: str | None  # None: not opened
+    out_port: str | None
+    stats: str  # the input's counters, one line
+    armed: str | None  # the target MIDI learn waits a control for
+    bindings: tuple[MidiBinding, ...]
+    clock: str  # the MIDI clock's state, one line
 
 
 @dataclass(frozen=True)
@@ -128,6 +141,7 @@ class PanelState:
     layers: tuple[str, ...]  # bendable layers: the generator's, then its encoder's
     pca: PcaView | None  # None: no mapping network to analyse
     osc: OscView | None  # None: OSC is off
+    midi: MidiView | None = None  # None: MIDI is off
 
 
 class PanelPort(Protocol):
@@ -161,3 +175,13 @@ class PanelPort(Protocol):
 
     def unbind(self, source: str) -> None:
         """Remove the OSC learn binding of an incoming address."""
+
+    def midi_learn(self, address: str, takeover: str = "jump", value: object = None) -> None:
+        """Arm MIDI learn for a registry address: the next CC, note or pitch bend binds to it (a note sends
+        `value` when given). A bad address is a note for the user, not an error; without MIDI, nothing."""
+
+    def midi_cancel_learn(self) -> None:
+        """Disarm MIDI learn."""
+
+    def midi_unbind(self, source: str) -> None:
+        """Remove the MIDI binding of a control (its `MidiBinding.source`, e.g. 'cc 7 ch 1')."""
