@@ -1,10 +1,12 @@
 """MIDI clock in as an external clock (`vjgan.core.clock.ExternalClock`, name "midi").
 
-A MIDI clock is 24 ticks per quarter note, plus start / stop / continue / song position. Single tick
-intervals jitter by the sender's and the MIDI server's period (JACK delivers in 5 ms blocks), so the tempo
-is the slope of a least-squares line through the timestamps of the last `WINDOW_TICKS` ticks (two beats):
-a late tick moves it by a fraction of a percent, not by 25 %. The line's value at the newest tick is the
-phase, so the beat does not wobble either.
+A MIDI clock is 24 ticks per quarter note, plus start / stop / continue / song position. A tick can
+arrive late (the MIDI server delivers in periods, 5 ms for JACK at 256 frames; a busy machine delays a
+period) but never early, so the sender's schedule is the lower envelope of the arrival times: the tempo is
+the slope of the lower convex hull's edge under the middle of the last `WINDOW_TICKS` ticks (two beats),
+and that line at the newest tick is the phase. Late ticks lie above it and move neither; a single tick
+interval would be off by 25 %. When the middle edge is short (a burst of late ticks after a stall), the
+previous tempo holds rather than a wrong one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from vjgan.core.clock import ClockReading
 PPQ = 24
 WINDOW_TICKS = 48  # two beats of ticks: the tempo follows a change within two beats
 MIN_TICKS = 6  # a quarter of a beat before the first reading
+MIN_EDGE = 0.25  # a hull edge spanning less than this share of the window is a burst, not the schedule
 TIMEOUT_S = 0.5  # no tick for this long (and 8 tick intervals): the clock has stopped talking
 
 CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
@@ -37,6 +40,7 @@ class MidiClock:
         self.started = 0  # counters, for the stats line
         self.stopped = 0
         self.ticks_total = 0
+        self._slope: float | None = None  # seconds per tick of the last window that had a clean edge
 
     def feed(self, msg: list[int] | tuple[int, ...], when: float) -> bool:
         """A MIDI message at perf_counter() time `when`; True when it was a clock message."""
@@ -53,6 +57,7 @@ class MidiClock:
                 return True
             if status == START:
                 self._restart(0)
+                self._slope = None
                 self.started += 1
                 return True
             if status == CONTINUE:
@@ -99,14 +104,31 @@ class MidiClock:
         if not running or len(times) < MIN_TICKS or time.perf_counter() - times[-1] > timeout:
             return None
         n = len(times)
-        mean_i = (n - 1) / 2.0
-        mean_t = sum(times) / n
-        sxx = sum((i - mean_i) ** 2 for i in range(n))
-        slope = sum((i - mean_i) * (t - mean_t) for i, t in enumerate(times)) / sxx  # seconds per tick
-        if slope <= 0:
+        a, b = middle_edge(times)
+        slope = (times[b] - times[a]) / (b - a)  # seconds per tick
+        if b - a < MIN_EDGE * n and self._slope is not None:
+            slope = self._slope  # a burst after a stall: keep the tempo the clean windows gave
+        elif slope > 0:
+            self._slope = slope
+        if slope <= 0 or not 1.0 <= 60.0 / (slope * PPQ) <= 999.0:
             return None
-        bpm = 60.0 / (slope * PPQ)
-        if not 1.0 <= bpm <= 999.0:
-            return None
-        at = mean_t + slope * (n - 1 - mean_i)  # the fitted time of the newest tick
-        return ClockReading("midi", bpm, last_tick / PPQ, at)
+        at = times[a] + slope * (n - 1 - a)  # when the newest tick was due on the sender's schedule
+        return ClockReading("midi", 60.0 / (slope * PPQ), last_tick / PPQ, at)
+
+
+def middle_edge(times: list[float]) -> tuple[int, int]:
+    """Indices of the lower convex hull edge of (i, times[i]) that spans the middle index (monotone chain)."""
+    hull: list[int] = []
+    for i, t in enumerate(times):
+        while len(hull) >= 2:
+            p, q = hull[-2], hull[-1]
+            if (times[q] - times[p]) * (i - p) >= (t - times[p]) * (q - p):  # q is not below p→i
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    mid = (len(times) - 1) / 2.0
+    for p, q in zip(hull, hull[1:], strict=False):
+        if p <= mid <= q:
+            return p, q
+    return hull[0], hull[-1]
