@@ -38,6 +38,10 @@ def jack_server() -> Iterator[str]:
     """
     jackd = require_tool("jackd")
     require_tool("jack_connect")
+    try:  # PortAudio (sounddevice) must not see this server: a JACK client of it would abort the test
+        import sounddevice  # noqa: F401  process at exit, after the server stopped (pa_jack.c Terminate)
+    except (ImportError, OSError):
+        pass
     name = f"vjgan-test-{hashlib.sha1(str(REPO).encode()).hexdigest()[:8]}"
     if subprocess.run(["jack_lsp", "-s", name], capture_output=True).returncode == 0:
         name += f"-{os.getpid()}"  # a test run of this checkout is using it: one of our own for this run
