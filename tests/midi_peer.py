@@ -4,7 +4,7 @@ JACK_DEFAULT_SERVER, driven by lines on stdin, reporting on stdout.
     peer_out:midi  (it sends)      peer_in:midi  (it receives; each message printed as `recv B1 B2 ...`)
 
 Commands: `send B1 B2 ...` (hex bytes), `clock BPM SECONDS` (start, then 24 ticks per beat for SECONDS,
-sent by a scheduler that aims each tick at its own time from the start: no drift, whatever the load),
+sent by a scheduler that aims each tick at its own time from the start: no drift, whatever the load; stop),
 `quit`. It prints `ready` once its ports exist and `done` after each command.
 """
 
@@ -37,6 +37,7 @@ def clock(out: rtmidi.MidiOut, bpm: float, seconds: float) -> int:
                 time.sleep(left)
             out.send_message([0xF8])
             n += 1
+        out.send_message([0xFC])  # stop: as a sequencer does at the end of the song
     finally:
         os.sched_setscheduler(0, *policy)
     return n

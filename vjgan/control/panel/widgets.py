@@ -34,6 +34,8 @@ class PanelUI:
         self.part_costs: dict[str, deque[float]] = {k: deque(maxlen=64) for k in ("ui", "draw", "swap")}
         self.swaps_after_present = 0  # panel swaps made right after an output present (the normal case)
         self.swaps_unsynced = 0  # panel swaps made because the output presented nothing for a while
+        self.midi_learn_mode = False  # MIDI tab: a click on a parameter's widget arms MIDI learn for it
+        self.midi_takeover = "jump"  # takeover of the bindings learn mode makes
 
     def refresh_features(self) -> None:
         """The newest analysis frame and the plot's history, once per panel frame (panel thread)."""
@@ -78,5 +80,9 @@ class PanelUI:
             changed, new = imgui.input_text(label, str(v or ""), imgui.InputTextFlags_.enter_returns_true.value)
         if imgui.is_item_hovered() and p.doc:
             imgui.set_tooltip(f"{p.address}\n{p.doc}")
+        if self.midi_learn_mode:  # "click a control, move a knob": the click arms MIDI learn, moves nothing
+            if imgui.is_item_activated() or (changed and p.kind in ("bool", "trigger")):
+                self.port.midi_learn(p.address, self.midi_takeover)
+            return
         if changed:
             self.post(p.address, new)
