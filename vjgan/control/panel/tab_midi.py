@@ -26,10 +26,14 @@ class MidiTab:
             imgui.text("MIDI is off: start with --midi-in PORT|virtual [--midi-out PORT|virtual] (docs/live.md)")
             return
         imgui.text(f"in: {midi.in_port or 'not open'}   out (feedback): {midi.out_port or 'not open'}")
-        imgui.text_colored(DIM, midi.stats)
+        imgui.push_style_color(imgui.Col_.text, DIM)
+        imgui.text_wrapped(midi.stats)
+        imgui.pop_style_color()
         imgui.text(midi.clock)
         imgui.separator()
         _, ui.midi_learn_mode = imgui.checkbox("learn mode: click a control, then move a knob", ui.midi_learn_mode)
+        lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+        ui.rects["midi learn mode"] = (lo.x, lo.y, hi.x, hi.y)
         imgui.set_next_item_width(120)
         idx = TAKEOVERS.index(ui.midi_takeover) if ui.midi_takeover in TAKEOVERS else 0
         changed, idx = imgui.combo("takeover", idx, list(TAKEOVERS))

@@ -36,6 +36,9 @@ class PanelUI:
         self.swaps_unsynced = 0  # panel swaps made because the output presented nothing for a while
         self.midi_learn_mode = False  # MIDI tab: a click on a parameter's widget arms MIDI learn for it
         self.midi_takeover = "jump"  # takeover of the bindings learn mode makes
+        # where the MIDI tab's learn-mode switch and, in learn mode, each parameter widget were drawn last
+        # (window coordinates), so a test can click them for real as a user does (xdotool)
+        self.rects: dict[str, tuple[float, float, float, float]] = {}
 
     def refresh_features(self) -> None:
         """The newest analysis frame and the plot's history, once per panel frame (panel thread)."""
@@ -81,6 +84,8 @@ class PanelUI:
         if imgui.is_item_hovered() and p.doc:
             imgui.set_tooltip(f"{p.address}\n{p.doc}")
         if self.midi_learn_mode:  # "click a control, move a knob": the click arms MIDI learn, moves nothing
+            lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+            self.rects[p.address] = (lo.x, lo.y, hi.x, hi.y)
             if imgui.is_item_activated() or (changed and p.kind in ("bool", "trigger")):
                 self.port.midi_learn(p.address, self.midi_takeover)
             return
