@@ -190,3 +190,17 @@ def test_a_control_bound_twice_is_an_error() -> None:
     with pytest.raises(UserError, match="bound twice"):
         bindings_from_dict({"bindings": [b, b | {"target": "/vjgan/b"}]})
 
+
+
+def test_a_preset_load_resets_pickup_to_the_new_values(rig: Rig) -> None:
+    from vjgan.core.registry import Param
+
+    rig.router.bind(MidiBinding("cc", 1, 7, "/vjgan/test/x", "pickup"))
+    assert rig.feed(0xB0, 7, 64) == 1  # 0.504: meets the default 0.5, picked up
+    assert rig.feed(0xB0, 7, 10) == 1
+    # a preset load re-registers its targets with the new base values as defaults
+    rig.registry.replace_group("test", [(Param("/vjgan/test/x", "float", "x", 0.0, 1.0, 0.9, "test"),
+                                         rig.store.setter("/vjgan/test/x"))])
+    assert rig.router.value_of("/vjgan/test/x") == 0.9
+    assert rig.feed(0xB0, 7, 20) == 0  # far from the new 0.9: waits
+    assert rig.feed(0xB0, 7, 120) == 1  # crossed it

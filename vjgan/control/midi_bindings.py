@@ -126,6 +126,7 @@ class MidiRouter:
     def value_of(self, target: str) -> Any:
         """The target's last applied value (its registered default before any)."""
         with self._lock:
+            self._sync()
             return self._current(target, self.registry.get(target))
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,10 +149,7 @@ class MidiRouter:
             if b is None:
                 self.stats.unbound += 1
                 return None
-            if self.registry.version != self._seen_version:  # a preset load re-registered its targets
-                self._seen_version = self.registry.version
-                self._values.clear()
-                self._picked.clear()
+            self._sync()
             param = self.registry.get(b.target)
             value = self._value(b, event, param)
             if value is None:
@@ -196,6 +194,14 @@ class MidiRouter:
             return True
         return False
 
+    def _sync(self) -> None:
+        """A preset load re-registered its targets with their new values as defaults: forget the old ones
+        (and let go of every pickup: the knobs must meet the new values). Under the lock."""
+        if self.registry.version != self._seen_version:
+            self._seen_version = self.registry.version
+            self._values.clear()
+            self._picked.clear()
+
     def _current(self, target: str, param: Param | None) -> Any:
         return self._values.get(target, param.default if param is not None else None)
 
@@ -212,6 +218,7 @@ class MidiRouter:
                 value = param.coerce(message.value)[0] if param is not None else message.value
             except ParamError:
                 return
+            self._sync()
             self._values[message.address] = value
             for b in mine:
                 if b.source != message.origin:
