@@ -4,6 +4,8 @@ presets, and the MIDI clock is the app's ExternalClock 'midi'."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -56,5 +58,33 @@ def test_midi_learn_moves_a_parameter_and_feedback_comes_back(
         assert app.midi.router.bindings() == []
         app.mapping.load(preset)
         assert [b.source for b in app.midi.router.bindings()] == ["cc 20 ch 1"]
+    finally:
+        app.stop()
+
+
+def test_the_beat_follows_a_midi_clock(tmp_path: Path, pulse_server: str, midi_peer: MidiPeer) -> None:  # noqa: F811
+    """What the tempo-source selector does with source 'midi': the clock's readings, handed to the audio
+    engine every 10 ms, replace the analysed tempo (the click track is 120 BPM, the clock 100)."""
+    audio = tmp_path / "clicks.wav"
+    click_track(audio, seconds=3.0)
+    app = LiveApp(LiveConfig(audio=str(audio), model="procedural", headless=True, size=(64, 36), fps=30.0,
+                             panel=False, midi_in="virtual", midi_api="jack"))
+    app.start()
+    try:
+        jack_connect("peer_out:midi", "vjgan_in:midi")
+        sender = threading.Thread(target=midi_peer.clock, args=(100.0, 5.0), daemon=True)
+        sender.start()
+        tempos = []
+        while sender.is_alive():
+            reading = app.midi.clock.read()
+            app.audio.follow_clock(reading)
+            app.step()
+            if reading is not None and reading.beat >= 2.0:
+                tempos.append(app.bus.latest.tempo)
+            time.sleep(0.01)
+        assert tempos, "no clock readings"
+        assert max(abs(t - 100.0) for t in tempos[len(tempos) // 4:]) < 1.0, tempos
+        app.audio.follow_clock(app.midi.clock.read())  # stopped: None, the analysis takes over again
+        assert app.midi.clock.read() is None
     finally:
         app.stop()
