@@ -79,6 +79,16 @@ def test_learn_through_jack_moves_a_parameter_and_feedback_comes_back(live: Live
     assert wait_for(lambda: [0xB2, 74, 32] in midi_peer.received, timeout=10.0), midi_peer.received
     assert live.feedback.stats.errors == 0
 
+    # what binds to nothing comes through the server too: counted, ignored, and the show goes on
+    midi_peer.send(0xB5, 1, 1)  # an unbound CC
+    midi_peer.send(0xC0, 5)  # a program change
+    midi_peer.send(0xB2, 74)  # a truncated CC
+    assert wait_for(lambda: live.input.stats.received >= 5, timeout=10.0), live.input.stats
+    assert live.router.stats.unbound == 1 and live.input.stats.ignored == 1, (live.router.stats, live.input.stats)
+    assert live.input.stats.malformed == 1, live.input.stats
+    midi_peer.send(0xB2, 74, 0)
+    assert live.drain_until(lambda: live.store.values.get("/vjgan/test/y") == 0.0)
+
 
 def test_a_note_triggers_an_action_and_pickup_waits(live: Live, midi_peer: MidiPeer) -> None:  # noqa: F811
     fired: list[object] = []
