@@ -16,6 +16,8 @@ DEB_PACKAGES=(
   jackd2
   # an independent OSC peer for tests, ffprobe for checking rendered videos, a C compiler for madmom
   liblo-tools ffmpeg gcc python3-dev
+  # Link tests: a private network namespace with multicast on its loopback (ip; unshare is in util-linux)
+  iproute2
 )
 
 missing_debs() {

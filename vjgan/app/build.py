@@ -196,6 +196,34 @@ class StageBuilder:
             self.recorder = Recorder(path, self.chain.size, self.config.fps,
                                      live_device=int(dev) if dev and dev.isdigit() else dev)
 
+    def _make_tempo_sources(self) -> Any:
+        """The tempo-source selector with every enabled external clock (one line each), its OSC/panel param."""
+        from vjgan.app.tempo_source import TempoSources
+
+        clocks: dict[str, Any] = {}
+        off: dict[str, str] = {}  # enabled but failed: why
+        if self.config.link or self.config.tempo_source == "link":
+            from vjgan.control.link import LinkClock
+
+            link = LinkClock()
+            if link.start():
+                clocks["link"] = link
+            else:
+                off["link"] = link.status()
+                self.note(off["link"])
+        midi = getattr(self, "midi", None)  # app/midi.py, made before this
+        if midi is not None and midi.input.port is not None:
+            clocks["midi"] = midi.clock  # MIDI clock on the --midi-in port
+        elif self.config.midi_in:
+            off["midi"] = "the MIDI input did not open (see the notes)"
+        sources = TempoSources(clocks, lambda: self.audio, self.bus, self.note, off=off)
+        sources.register(self.registry)
+        try:
+            sources.select(self.config.tempo_source)
+        except UserError as exc:
+            log.warning("%s", exc)
+        return sources
+
     def _register_app_params(self) -> None:
         self.registry.replace_group("app", app_params(self))
 

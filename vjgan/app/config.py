@@ -40,6 +40,8 @@ class LiveConfig:
     # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
     # the folders of the --audio and --video files are always added
     media_dirs: list[Path] | None = None
+    link: bool = False  # join an Ableton Link session: a tempo source, and led by vjgan's tempo otherwise
+    tempo_source: str = "analysis"  # the clock the beat follows at start (vjgan.core.clock.TEMPO_SOURCES)
     midi_in: str | None = None  # MIDI input port (a name, part of one, or "virtual[:NAME]"); None = no MIDI in
     midi_out: str | None = None  # MIDI feedback out to the bound controls (same forms)
     midi_api: str = "auto"  # "jack", "alsa", or "auto": JACK when a JACK server runs, else ALSA

@@ -27,6 +27,7 @@ from vjgan.app.metrics import LoopMetrics
 from vjgan.app.midi import make_live_midi
 from vjgan.app.panel_port import LivePanelPort, PanelHost
 from vjgan.app.params import app_params
+from vjgan.app.tempo_source import TempoSources
 from vjgan.app.workers import Worker
 from vjgan.core.errors import UserError
 from vjgan.core.features import FeatureBus, Features
@@ -75,6 +76,7 @@ def register_all(registry: ParamRegistry) -> None:
             return lambda *a: None
 
     register_transport(registry, _Inert(), _Inert())
+    TempoSources({}, lambda: None, FeatureBus()).register(registry)
     ctx = moderngl.create_standalone_context(backend="egl")
     try:
         PostFXChain(ctx, (16, 16)).register(registry, uniforms=False)
@@ -162,6 +164,7 @@ class LiveApp(AppActions, StageBuilder):
             self.open_panel()
         self._register_transport()
         self.midi = make_live_midi(self)  # app/midi.py: --midi-in / --midi-out, bindings in presets
+        self.tempo_sources = self._make_tempo_sources()  # tempo_source.py: analysis, Link, MIDI clock, leader
         if config.osc_port is not None:
             self._start_osc(config.osc_host, config.osc_port)
         if config.osc_out:
@@ -196,6 +199,7 @@ class LiveApp(AppActions, StageBuilder):
         self.audio.start()
         self.chain.watch()  # shader files are scanned off this thread from now on
         self.gen_thread.start()
+        self.tempo_sources.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
         for part in (self.osc, self.osc_out, self.midi):
@@ -237,8 +241,8 @@ class LiveApp(AppActions, StageBuilder):
         timed("mapping", self.mapping.stop_loader)
         timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.osc, self.osc_out, self.midi, self.video_encoder, self.video, self.gen_thread,
-                     self.audio, *self.audio_in_flight):
+        for part in (self.tempo_sources, self.osc, self.osc_out, self.midi, self.video_encoder, self.video,
+                     self.gen_thread, self.audio, *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
         for panel in self.panels.take_all():

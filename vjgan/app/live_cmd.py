@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vjgan.core.clock import TEMPO_SOURCES
 from vjgan.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -83,6 +84,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="VAE-GAN models: re-render a video source: camera, camera:N, /dev/videoN, a file, black")
     parser.add_argument("--video-mix", type=float, default=1.0, metavar="X",
                         help="1 = the video frame's latent replaces the mapped one (default), 0 = mapping only")
+    parser.add_argument("--link", action="store_true",
+                        help="join an Ableton Link session (peers found by multicast on the LAN): a tempo source, "
+                             "and vjgan's tempo leads the session while another source is selected")
+    parser.add_argument("--tempo-source", default="analysis", choices=TEMPO_SOURCES,
+                        help="the clock the beat follows at start (default analysis; link implies --link); "
+                             "/vjgan/tempo/source switches it live")
     parser.add_argument("--gen-device", default="cpu", help="torch device for the generator (cpu, cuda)")
     parser.add_argument("--gen-threads", type=int, default=1, metavar="N",
                         help="torch threads of the generator process (default 1; more on a machine with idle cores)")
@@ -136,7 +143,8 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
         osc_out=args.osc_out, rehearsal=args.rehearsal, analyze=args.analyze,
         video=args.video, video_mix=args.video_mix, gen_process=not args.gen_in_process,
-        gen_threads=args.gen_threads, midi_in=args.midi_in, midi_out=args.midi_out, midi_api=args.midi_api,
+        gen_threads=args.gen_threads, link=args.link, tempo_source=args.tempo_source,
+        midi_in=args.midi_in, midi_out=args.midi_out, midi_api=args.midi_api,
     )
 
 

@@ -122,6 +122,7 @@ def build_panel_state(app: LiveParts, params: ParamTable) -> PanelState:
         note = next((x for x in reversed(app.messages) if " video: " in x), "")
     astats = getattr(app.audio, "stats", None)
     gen = app.generator
+    sources = getattr(app, "tempo_sources", None)
     return PanelState(
         stats=app.stats.copy(),
         params=params,
@@ -148,6 +149,9 @@ def build_panel_state(app: LiveParts, params: ParamTable) -> PanelState:
         layers=tuple(getattr(gen, "layer_names", ())) + tuple(getattr(gen, "encoder_layer_names", ())),
         pca=_pca_view(getattr(m, "pca", None)),
         osc=_osc_view(getattr(app, "osc", None)),
+        tempo_source=str(getattr(sources, "source", "analysis")),
+        tempo_sources=sources.available() if sources is not None else ("analysis",),
+        tempo_status=sources.status() if sources is not None else "",
         midi=app.midi.view() if getattr(app, "midi", None) is not None else None,
     )
 

@@ -141,6 +141,9 @@ class PanelState:
     layers: tuple[str, ...]  # bendable layers: the generator's, then its encoder's
     pca: PcaView | None  # None: no mapping network to analyse
     osc: OscView | None  # None: OSC is off
+    tempo_source: str = "analysis"  # the clock the beat follows now (vjgan.core.clock.TEMPO_SOURCES)
+    tempo_sources: tuple[str, ...] = ("analysis",)  # the enabled ones
+    tempo_status: str = ""  # the selector's and each clock's state, one line
     midi: MidiView | None = None  # None: MIDI is off
 
 
