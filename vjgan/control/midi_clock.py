@@ -21,7 +21,8 @@ PPQ = 24
 WINDOW_TICKS = 48  # two beats of ticks: the tempo follows a change within two beats
 MIN_TICKS = 6  # a quarter of a beat before the first reading
 MIN_EDGE = 0.25  # a hull edge spanning less than this share of the window is a burst, not the schedule
-TIMEOUT_S = 0.5  # no tick for this long (and 8 tick intervals): the clock has stopped talking
+TIMEOUT_S = 1.5  # no tick for this long (and 8 tick intervals): the clock stopped talking (a busy machine can
+# hold a tick back for most of a second: that is no reason to drop the tempo)
 
 CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
 
