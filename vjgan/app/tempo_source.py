@@ -89,7 +89,8 @@ class TempoSources:
 
     def params(self) -> list[tuple[Param, Callable[[Any], None]]]:
         return [(Param(ADDRESS, "str", "tempo and beat from: " + " | ".join(TEMPO_SOURCES) + " (enabled ones: "
-                       "Link with --link); an external clock replaces the analysis, tap and nudge", group=GROUP),
+                       "Link with --link, MIDI clock with --midi-in); an external clock replaces the analysis, tap "
+                       "and nudge", group=GROUP),
                  self.select)]
 
     def register(self, registry: ParamRegistry) -> None:
