@@ -24,6 +24,7 @@ class LiveConfig:
     osc_host: str = "127.0.0.1"
     osc_allow: list[str] | None = None  # sender IPs/networks accepted; None = anyone who reaches osc_host
     osc_out: list[tuple[str, int]] = field(default_factory=list)  # feature streams to these (host, port)
+    osc_feedback: list[tuple[str, int]] = field(default_factory=list)  # changed values to these (host, port)
     record: Path | None = None
     crossfade_ms: float = 0.0
     gen_device: str = "cpu"
@@ -37,6 +38,14 @@ class LiveConfig:
     analyze: bool = False  # analyse the file (cached, progress bar) before the show starts
     video: str | None = None  # VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, file, black)
     video_mix: float = 1.0  # 1 = the encoded frame's latent replaces the mapped latent, 0 = mapping only
+    # several outputs in step (app/follow.py, docs/live.md "Two projectors")
+    lead: tuple[str, int] | None = None  # listen for followers on (host, port)
+    follow: tuple[str, int] | None = None  # the leader's (host, port)
+    quantise: str = "beat"  # leader: mirrored changes land on the next "beat", "bar", or at once ("off")
+    follow_ignore: tuple[str, ...] = ()  # follower: address prefixes of mirrored changes it ignores
+    sync_lost_after: float = 1.5  # follower: seconds without the leader's clock before it free-runs
+    region: tuple[float, float] | None = None  # show only this horizontal slice (0..1) of the generated frame
+    widescreen: str | None = None  # StyleGAN: "mirror" (twice as wide) or "16:9"
     # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
     # the folders of the --audio and --video files are always added
     media_dirs: list[Path] | None = None

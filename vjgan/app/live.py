@@ -25,6 +25,7 @@ from vjgan.app.build import StageBuilder
 from vjgan.app.config import LiveConfig
 from vjgan.app.metrics import LoopMetrics
 from vjgan.app.midi import make_live_midi
+from vjgan.app.oscfeedback import make_feedback
 from vjgan.app.panel_port import LivePanelPort, PanelHost
 from vjgan.app.params import app_params
 from vjgan.app.tempo_source import TempoSources
@@ -124,6 +125,8 @@ class LiveApp(AppActions, StageBuilder):
         self.audio_file = config.audio
         self.media_dirs = self._media_dirs(config)
         self.generator = self._load_generator(config.model, config.gen_device)
+        if config.widescreen is not None:  # on the parent's copy first: a model without it fails before anything starts
+            self.generator.set_widescreen(config.widescreen)
         self.video = None  # VideoInput
         self.video_encoder = None  # FrameEncoderThread
         self.video_mix = min(max(float(config.video_mix), 0.0), 1.0)
@@ -137,6 +140,14 @@ class LiveApp(AppActions, StageBuilder):
         self.mapping.on_pca.append(self._pca_done)
         self.learn = self._make_learn()
         self.gen_thread = self._make_gen_thread()
+        if config.widescreen is not None:
+            self.gen_thread.set_widescreen(config.widescreen)
+        self.sync = None  # SyncHub: leader and/or follower (app/follow.py)
+        if config.lead is not None or config.follow is not None:
+            from vjgan.app.follow import SyncHub
+
+            self.sync = SyncHub(self, config.lead, config.follow, config.quantise, config.follow_ignore,
+                                config.sync_lost_after, config.osc_allow)
 
         if config.headless:
             from vjgan.render.window import headless_context
@@ -154,6 +165,7 @@ class LiveApp(AppActions, StageBuilder):
         # uniforms are the mapping engine's targets (/vjgan/target/shader.*); the chain adds the on/off switches
         self.chain.register(self.registry, uniforms=False)
         self.uploader = FrameUploader(self.ctx)
+        self.uploader.region = config.region
         self._register_app_params()
         if config.out is not None:
             config.out.mkdir(parents=True, exist_ok=True)
@@ -165,6 +177,7 @@ class LiveApp(AppActions, StageBuilder):
         self._register_transport()
         self.midi = make_live_midi(self)  # app/midi.py: --midi-in / --midi-out, bindings in presets
         self.tempo_sources = self._make_tempo_sources()  # tempo_source.py: analysis, Link, MIDI clock, leader
+        self.feedback = make_feedback(self)  # OscFeedback: changed values to controllers (oscfeedback.py)
         if config.osc_port is not None:
             self._start_osc(config.osc_host, config.osc_port)
         if config.osc_out:
@@ -202,7 +215,7 @@ class LiveApp(AppActions, StageBuilder):
         self.tempo_sources.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
-        for part in (self.osc, self.osc_out, self.midi):
+        for part in (self.feedback, self.osc, self.osc_out, self.sync, self.midi):
             if part is not None:
                 part.start()
         self._running = True
@@ -238,11 +251,13 @@ class LiveApp(AppActions, StageBuilder):
                 log.warning("stopping %s: %s", name, exc)
             took[name] = (time.perf_counter() - t) * 1000
 
+        if self.sync is not None:
+            timed("sync", self.sync.stop)  # the follower says bye; the leader's followers notice the silence
         timed("mapping", self.mapping.stop_loader)
         timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.tempo_sources, self.osc, self.osc_out, self.midi, self.video_encoder, self.video,
-                     self.gen_thread, self.audio, *self.audio_in_flight):
+        for part in (self.tempo_sources, self.osc, self.feedback, self.osc_out, self.midi, self.video_encoder,
+                     self.video, self.gen_thread, self.audio, *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
         for panel in self.panels.take_all():
@@ -306,6 +321,8 @@ class LiveApp(AppActions, StageBuilder):
         self.queue.drain(t0)
         features = self._frame_features()
         self.features = features
+        if self.sync is not None and self.sync.frame(features, t0):  # changes held for this beat
+            self.queue.drain(t0)
         params = self._map_and_submit(features, t0)
         t1 = time.perf_counter()
 
@@ -358,7 +375,7 @@ class LiveApp(AppActions, StageBuilder):
 
             glfw.poll_events()
         self.metrics.account(features, frame, uploaded, (t0, t1, t2, t3, t4), getattr(self.audio, "stats", None),
-                             getattr(self.gen_thread, "stats", None))
+                             getattr(self.gen_thread, "stats", None), self.mapping.cur.preset.name)
 
     def _map_and_submit(self, features: Features, now: float) -> FrameParams:
         """Features → params → generator (latest wins, never waits). Once per displayed frame,

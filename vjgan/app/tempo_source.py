@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 GROUP = "tempo_source"
 ADDRESS = "/vjgan/tempo/source"
 ENABLE_HINT = {"link": "start with --link", "midi": "start with --midi-in PORT|virtual",
-               "leader": "start with a leader to follow"}
+               "leader": "start with --follow HOST:PORT"}
 
 
 class TempoSources:

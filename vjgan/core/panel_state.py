@@ -73,6 +73,8 @@ class OscView:
     stats: str  # the server's counters, one line
     armed: str | None  # the target OSC learn waits a message for
     bindings: tuple[Binding, ...]
+    feedback: tuple[str, ...] = ()  # one line per feedback peer: "HOST:PORT  sent N  errors N"
+    feedback_stats: str = ""  # the feedback thread's counters, one line ("" when feedback is off)
 
 
 @dataclass(frozen=True, slots=True)

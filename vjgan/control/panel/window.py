@@ -321,6 +321,11 @@ class ControlPanel(PanelUI):
         )
         if s.audio_status not in ("", "ok"):
             imgui.text_colored(RED, f"audio: {s.audio_status}")
+        if s.sync:  # leader / follower (docs/live.md, "Two projectors"); red while the leader is lost
+            if "lost" in s.sync or "waiting" in s.sync:
+                imgui.text_colored(RED, f"sync: {s.sync}")
+            else:
+                imgui.text(f"sync: {s.sync}")
         errors = [e.name for e in st.effects if e.error]
         if errors:
             imgui.text_colored(RED, f"shader errors: {', '.join(errors)} (last good version running; see Effects)")
