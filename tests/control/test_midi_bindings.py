@@ -26,7 +26,7 @@ class Rig:
         self.router = MidiRouter(self.registry)
         self.learn = MidiLearn(self.router)
         self.input = MidiInput(self.queue, self.router, self.learn, MidiClock())
-        self.queue.listeners.append(self.router.applied)
+        self.registry.watchers.append(self.router.changed)
 
     def feed(self, *msg: int) -> int:
         """One message in (as the port's callback would), then a render-loop drain; returns messages applied."""
@@ -204,3 +204,27 @@ def test_a_preset_load_resets_pickup_to_the_new_values(rig: Rig) -> None:
     assert rig.router.value_of("/vjgan/test/x") == 0.9
     assert rig.feed(0xB0, 7, 20) == 0  # far from the new 0.9: waits
     assert rig.feed(0xB0, 7, 120) == 1  # crossed it
+
+
+def test_feedback_follows_applied_values_and_preset_loads_but_not_its_own_fader(rig: Rig) -> None:
+    from tests.conftest import wait_for
+    from vjgan.control.midi_feedback import MidiFeedback
+    from vjgan.core.registry import Param
+
+    sent: list[list[int]] = []
+    fb = MidiFeedback(sent.append, rig.router)
+    rig.registry.watchers.append(fb.changed)
+    fb.start()
+    try:
+        rig.router.bind(MidiBinding("cc", 1, 7, "/vjgan/test/x"))
+        rig.feed(0xB0, 7, 100)  # the fader itself: no echo
+        rig.queue.set("/vjgan/test/x", 0.25, "osc")  # moved elsewhere: the fader is told
+        rig.queue.drain()
+        assert wait_for(lambda: [0xB0, 7, 32] in sent, timeout=5.0), sent
+        # a preset load re-registers the target with its new value
+        rig.registry.replace_group("test", [(Param("/vjgan/test/x", "float", "x", 0.0, 1.0, 1.0, "test"),
+                                             rig.store.setter("/vjgan/test/x"))])
+        assert wait_for(lambda: [0xB0, 7, 127] in sent, timeout=5.0), sent
+        assert [0xB0, 7, 100] not in sent
+    finally:
+        fb.stop()

@@ -38,7 +38,7 @@ class Live:
         self.input.open("virtual", api="jack")
         self.out = MidiOutPort("virtual", api="jack")
         self.feedback = MidiFeedback(self.out.send, self.router)
-        self.queue.listeners += [self.router.applied, self.feedback.applied]
+        self.registry.watchers += [self.router.changed, self.feedback.changed]
         self.feedback.start()
 
     def drain_until(self, pred, timeout: float = 10.0) -> bool:  # noqa: ANN001

@@ -1,7 +1,7 @@
 """MIDI in the running app: `vjgan live --midi-in PORT|virtual --midi-out PORT|virtual`.
 
 Wires the control stage's MIDI parts to the app: the input's messages go onto the app's ControlQueue, the
-queue's applied messages go back to the router (pickup) and to the feedback sender, the bindings live in
+registry's changes go to the router (pickup) and to the feedback sender (registry watchers), the bindings live in
 presets ([[midi.bindings]], like OSC learn's [osc] table), and the clock is the tempo source "midi".
 A port that cannot be opened is a note; the show runs without it.
 """
@@ -50,9 +50,9 @@ class LiveMidi:
                 log.info("MIDI out: %s (%s)", self.out.name, self.out.api)
             except UserError as exc:
                 note(f"MIDI out not opened: {exc}")
-        queue.listeners.append(self.router.applied)
+        self.watchers = [self.router.changed] + ([self.feedback.changed] if self.feedback is not None else [])
+        queue.registry.watchers.extend(self.watchers)
         if self.feedback is not None:
-            queue.listeners.append(self.feedback.applied)
             self.learn.on_learned.append(lambda _b: self.feedback.refresh() if self.feedback else None)
 
     def attach(self, mapping: Any) -> None:
@@ -76,9 +76,9 @@ class LiveMidi:
             self.feedback.refresh()  # LED rings and motor faders to where the show starts
 
     def stop(self) -> None:
-        for listener in (self.router.applied, getattr(self.feedback, "applied", None)):
-            if listener in self.queue.listeners:
-                self.queue.listeners.remove(listener)
+        for watcher in self.watchers:
+            if watcher in self.queue.registry.watchers:
+                self.queue.registry.watchers.remove(watcher)
         self.input.close()
         if self.feedback is not None:
             self.feedback.stop()

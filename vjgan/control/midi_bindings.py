@@ -2,8 +2,9 @@
 the target's range, honour the takeover mode, and hand back the ControlMessage to post.
 
 Why a router of its own: the MIDI input thread (rtmidi's) only translates and posts, like the OSC server;
-the values it compares a knob against for pickup come from the messages the render loop applies (the
-queue's listener, `applied`), so it never reads stage state.
+the value it compares a knob against for pickup is the registry's published current value
+(`ParamRegistry.values()`), and the registry's change batches (`changed`, a registry watcher) tell it when
+something else moved a bound parameter, so it never reads stage state.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vjgan.core.midi_binding import MidiBinding, bindings_from_dict
-from vjgan.core.registry import ControlMessage, Param, ParamError, ParamRegistry
+from vjgan.core.registry import ControlMessage, Param, ParamChange, ParamRegistry
 
 PICKUP_TOLERANCE = 1.5 / 127  # a knob within one step of the value has caught it
 
@@ -86,10 +87,10 @@ class RouterStats:
 
 
 class MidiRouter:
-    """The binding table, the takeover state and the last applied value of every bound target.
+    """The binding table and the takeover state.
 
-    `route` runs on the MIDI input thread, `applied` on the render thread (a ControlQueue listener), the
-    table edits on the panel's or the loop's; one lock, held for microseconds, guards it all.
+    `route` runs on the MIDI input thread, `changed` on the render thread (a registry watcher), the table
+    edits on the panel's or the loop's; one lock, held for microseconds, guards it all.
     """
 
     def __init__(self, registry: ParamRegistry) -> None:
@@ -98,10 +99,8 @@ class MidiRouter:
         self.version = 0  # bumps on every table change (the panel refreshes its list)
         self._lock = threading.Lock()
         self._bindings: dict[tuple[str, int, int], MidiBinding] = {}
-        self._values: dict[str, Any] = {}  # target → value last applied (any origin)
         self._picked: set[tuple[str, int, int]] = set()  # pickup bindings that hold their parameter
         self._last: dict[tuple[str, int, int], float] = {}  # control → its previous fraction
-        self._seen_version = registry.version
 
     # --- the table -------------------------------------------------------------------------------
     def bind(self, binding: MidiBinding) -> None:
@@ -124,10 +123,8 @@ class MidiRouter:
             return [b for b in self._bindings.values() if b.target == target]
 
     def value_of(self, target: str) -> Any:
-        """The target's last applied value (its registered default before any)."""
-        with self._lock:
-            self._sync()
-            return self._current(target, self.registry.get(target))
+        """The target's current value (the registry's published one)."""
+        return self._current(target, self.registry.get(target))
 
     def to_dict(self) -> dict[str, Any]:
         """For presets: {"bindings": [{kind, channel, number, target, takeover, ...}, ...]}."""
@@ -149,12 +146,10 @@ class MidiRouter:
             if b is None:
                 self.stats.unbound += 1
                 return None
-            self._sync()
             param = self.registry.get(b.target)
             value = self._value(b, event, param)
             if value is None:
                 return None
-            self._values[b.target] = value
         self.stats.routed += 1
         return ControlMessage(b.target, value, b.source)
 
@@ -194,35 +189,18 @@ class MidiRouter:
             return True
         return False
 
-    def _sync(self) -> None:
-        """A preset load re-registered its targets with their new values as defaults: forget the old ones
-        (and let go of every pickup: the knobs must meet the new values). Under the lock."""
-        if self.registry.version != self._seen_version:
-            self._seen_version = self.registry.version
-            self._values.clear()
-            self._picked.clear()
-
     def _current(self, target: str, param: Param | None) -> Any:
-        return self._values.get(target, param.default if param is not None else None)
+        return self.registry.values().get(target, param.default if param is not None else None)
 
     # --- render thread ---------------------------------------------------------------------------
-    def applied(self, message: ControlMessage) -> None:
-        """A ControlQueue listener: every message the loop applies, so pickup knows the value it must meet.
-        A change from anywhere but the control itself lets go of the pickup bindings of that target."""
+    def changed(self, changes: tuple[ParamChange, ...]) -> None:
+        """A registry watcher: a bound parameter that moved because of anything but the control itself (the
+        panel, OSC, a preset load re-registering it with a new value) lets go of its pickup bindings."""
         with self._lock:
-            mine = [b for b in self._bindings.values() if b.target == message.address]
-            if not mine:
-                return
-            param = self.registry.get(message.address)
-            try:
-                value = param.coerce(message.value)[0] if param is not None else message.value
-            except ParamError:
-                return
-            self._sync()
-            self._values[message.address] = value
-            for b in mine:
-                if b.source != message.origin:
-                    self._picked.discard(b.key)
+            for c in changes:
+                for b in self._bindings.values():
+                    if b.target == c.address and b.source != c.origin:
+                        self._picked.discard(b.key)
 
 
 def _scaled(fraction: float, param: Param | None) -> float:

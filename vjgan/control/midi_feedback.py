@@ -1,7 +1,8 @@
 """MIDI feedback: a bound parameter's changes go back out to its control (LED rings, motor faders, pad LEDs).
 
-The render thread's ControlQueue listener only turns an applied value into three bytes and leaves them in
-a dict keyed by control (the newest value per control wins, so the dict is bounded by the bindings); a
+The registry's change batches (a registry watcher, on the render thread: applied messages, and a preset
+load re-registering its targets with new values) are only turned into three bytes each and left in a dict
+keyed by control (the newest value per control wins, so the dict is bounded by the bindings); a
 sender thread of its own sends them at most every `interval` seconds, so a flood of changes neither
 blocks the render loop nor floods the controller.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from vjgan.control.midi_bindings import MidiRouter, fraction_of
 from vjgan.core.midi_binding import MidiBinding
-from vjgan.core.registry import ControlMessage, Param, ParamError
+from vjgan.core.registry import Param, ParamChange
 
 log = logging.getLogger(__name__)
 
@@ -80,20 +81,17 @@ class MidiFeedback:
         if self._thread.is_alive():
             self._thread.join(1.0)
 
-    # --- render thread (a ControlQueue listener) ---------------------------------------------------
-    def applied(self, message: ControlMessage) -> None:
-        bound = self.router.bound_to(message.address)
-        if not bound:
-            return
-        param = self.router.registry.get(message.address)
-        try:
-            value = param.coerce(message.value)[0] if param is not None else message.value
-        except ParamError:
-            return
-        for b in bound:
-            # a fader that moved the value needs no echo (a motor fader would fight the hand); pads do
-            if b.feedback and not (b.kind != "note" and message.origin == b.source):
-                self._queue(b, feedback_bytes(b, param, value))
+    # --- render thread (a registry watcher) ---------------------------------------------------------
+    def changed(self, changes: tuple[ParamChange, ...]) -> None:
+        for c in changes:
+            bound = self.router.bound_to(c.address)
+            if not bound:
+                continue
+            param = self.router.registry.get(c.address)
+            for b in bound:
+                # a fader that moved the value needs no echo (a motor fader would fight the hand); pads do
+                if b.feedback and not (b.kind != "note" and c.origin == b.source):
+                    self._queue(b, feedback_bytes(b, param, c.value))
 
     def refresh(self) -> None:
         """Every bound control to its parameter's current value (after learn or a preset load)."""
