@@ -137,6 +137,13 @@ def test_learn_refuses_unknown_targets_and_strings_without_a_value(rig: Rig) -> 
         rig.learn.arm("/vjgan/nope")
     with pytest.raises(UserError, match="string"):
         rig.learn.arm("/vjgan/test/name")
+    with pytest.raises(UserError, match="takes a number"):
+        rig.learn.arm("/vjgan/test/n", value="ambient")
+    rig.learn.arm("/vjgan/test/n", value="7")  # typed in the panel: a note then sends the number 7
+    rig.feed(0x90, 50, 1)
+    assert rig.router.bindings()[0].value == 7
+    rig.feed(0x90, 50, 1)
+    assert rig.values["/vjgan/test/n"] == 7
 
 
 def test_feedback_bytes_show_the_value_on_the_control() -> None:

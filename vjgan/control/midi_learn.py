@@ -45,6 +45,11 @@ class MidiLearn:
             raise UserError(f"MIDI learn: takeover must be one of {', '.join(TAKEOVERS)}, got {takeover!r}")
         if param.kind == "str" and value is None:
             raise UserError(f"MIDI learn: {target} takes a string; give the value a note should send")
+        if isinstance(value, str) and param.kind in ("int", "float"):  # typed in the panel
+            try:
+                value = int(value) if param.kind == "int" else float(value)
+            except ValueError as exc:
+                raise UserError(f"MIDI learn: {target} takes a number, not {value!r}") from exc
         with self._lock:
             self._armed = _Armed(target, takeover, value)
 

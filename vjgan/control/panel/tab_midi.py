@@ -18,7 +18,6 @@ class MidiTab:
 
     def __init__(self) -> None:
         self.learn_target = ""
-        self.note_value = ""  # what a learned note sends to a string parameter (a preset name)
 
     def draw(self, ui: PanelUI, st: PanelState) -> None:
         midi = st.midi
@@ -43,9 +42,9 @@ class MidiTab:
         imgui.set_next_item_width(320)
         _, self.learn_target = imgui.input_text("parameter address##midilearn", self.learn_target)
         imgui.set_next_item_width(200)
-        _, self.note_value = imgui.input_text("value a note sends (optional)##midivalue", self.note_value)
+        _, ui.midi_value = imgui.input_text("value a note sends (optional)##midivalue", ui.midi_value)
         if imgui.button("learn##midi"):
-            ui.port.midi_learn(self.learn_target, ui.midi_takeover, self.note_value or None)
+            ui.port.midi_learn(self.learn_target, ui.midi_takeover, ui.midi_value or None)
         imgui.same_line()
         if imgui.button("cancel##midi"):
             ui.port.midi_cancel_learn()

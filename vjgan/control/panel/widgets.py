@@ -36,6 +36,7 @@ class PanelUI:
         self.swaps_unsynced = 0  # panel swaps made because the output presented nothing for a while
         self.midi_learn_mode = False  # MIDI tab: a click on a parameter's widget arms MIDI learn for it
         self.midi_takeover = "jump"  # takeover of the bindings learn mode makes
+        self.midi_value = ""  # what a learned note sends instead of its velocity (a preset name to load)
         # where the MIDI tab's learn-mode switch and, in learn mode, each parameter widget were drawn last
         # (window coordinates), so a test can click them for real as a user does (xdotool)
         self.rects: dict[str, tuple[float, float, float, float]] = {}
@@ -87,7 +88,7 @@ class PanelUI:
             lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
             self.rects[p.address] = (lo.x, lo.y, hi.x, hi.y)
             if imgui.is_item_activated() or (changed and p.kind in ("bool", "trigger")):
-                self.port.midi_learn(p.address, self.midi_takeover)
+                self.port.midi_learn(p.address, self.midi_takeover, self.midi_value or None)
             return
         if changed:
             self.post(p.address, new)
