@@ -16,8 +16,10 @@ DEB_PACKAGES=(
   jackd2
   # an independent OSC peer for tests, ffprobe for checking rendered videos, a C compiler for madmom
   liblo-tools ffmpeg gcc python3-dev
-  # Link tests: a private network namespace with multicast on its loopback (ip; unshare is in util-linux)
-  iproute2
+  # Link and NDI tests: private network namespaces (ip; unshare is in util-linux). NDI out: the runtime in
+  # ndi-python's wheel links the Avahi client (mDNS discovery); its test runs an avahi-daemon on a D-Bus
+  # system bus of its own inside the namespace
+  iproute2 libavahi-client3 libavahi-common3 avahi-daemon dbus
 )
 
 missing_debs() {

@@ -49,6 +49,9 @@ class LiveConfig:
     # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
     # the folders of the --audio and --video files are always added
     media_dirs: list[Path] | None = None
+    # video outs started with the show, kind → target: {"ndi": NAME, "v4l2": "/dev/videoN", "syphon": NAME,
+    # "spout": NAME} (vjgan/app/outputs.py); the panel and OSC start and stop them live
+    outputs: dict[str, str] = field(default_factory=dict)
     link: bool = False  # join an Ableton Link session: a tempo source, and led by vjgan's tempo otherwise
     tempo_source: str = "analysis"  # the clock the beat follows at start (vjgan.core.clock.TEMPO_SOURCES)
     midi_in: str | None = None  # MIDI input port (a name, part of one, or "virtual[:NAME]"); None = no MIDI in

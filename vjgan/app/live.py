@@ -26,6 +26,7 @@ from vjgan.app.config import LiveConfig
 from vjgan.app.metrics import LoopMetrics
 from vjgan.app.midi import make_live_midi
 from vjgan.app.oscfeedback import make_feedback
+from vjgan.app.outputs import VideoOutputs, output_params
 from vjgan.app.panel_port import LivePanelPort, PanelHost
 from vjgan.app.params import app_params
 from vjgan.app.tempo_source import TempoSources
@@ -84,6 +85,7 @@ def register_all(registry: ParamRegistry) -> None:
     finally:
         ctx.release()
     registry.replace_group("app", app_params(None))
+    registry.replace_group("output", output_params(None))
 
 
 class LiveApp(AppActions, StageBuilder):
@@ -172,6 +174,10 @@ class LiveApp(AppActions, StageBuilder):
             self.png = PngWriter(config.out)
         if config.record is not None:
             self._start_recorder(config.record)
+        self.outputs = VideoOutputs(self.note, config.fps)  # NDI, v4l2, Syphon, Spout (vjgan/app/outputs.py)
+        self.outputs.register(self.registry)
+        for kind, target in config.outputs.items():
+            self.outputs.start(kind, target)
         if not config.headless and config.panel:
             self.open_panel()
         self._register_transport()
@@ -266,6 +272,7 @@ class LiveApp(AppActions, StageBuilder):
             timed("png", self.png.close)
         if self.recorder is not None:
             timed("recorder", self.recorder.close)
+        timed("outputs", self.outputs.close)
         if self.config.out is not None:
             (self.config.out / "frames.json").write_text(json.dumps({"fps": self.config.fps,
                                                                      "frames": self.metrics.frame_log}))
@@ -355,8 +362,8 @@ class LiveApp(AppActions, StageBuilder):
         t3 = time.perf_counter()
 
         image = None
-        if self.png is not None or self.recorder is not None:
-            image = self.chain.read()
+        if self.outputs.wants_frame() or self.png is not None or self.recorder is not None:
+            image = self.chain.read()  # one readback for all of them
         if self.window is not None and self.screen is not None:
             self.chain.present(self.screen, (0, 0, *out_size))
             self.window.swap()
@@ -366,6 +373,8 @@ class LiveApp(AppActions, StageBuilder):
         if self.recorder is not None and image is not None:
             self.recorder.add(image, features.time, t4)
             self.stats.recorder_dropped = self.recorder.stats.dropped
+        if image is not None:
+            self.outputs.send(image, features.time)  # never waits: each output drops when behind
 
         # the panel draws on its own thread: here only its window's close flag, a state copy when it
         # asked for one, and its frame costs for the stats; nothing waits for a panel frame

@@ -143,6 +143,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="VAE-GAN models: re-render a video source: camera, camera:N, /dev/videoN, a file, black")
     parser.add_argument("--video-mix", type=float, default=1.0, metavar="X",
                         help="1 = the video frame's latent replaces the mapped one (default), 0 = mapping only")
+    parser.add_argument("--out-ndi", metavar="NAME",
+                        help="send the output frames as the NDI source NAME (receivers see 'HOST (NAME)')")
+    parser.add_argument("--out-v4l2", metavar="/dev/videoN",
+                        help="send the output frames to a v4l2loopback virtual camera (see docs/live.md, Outputs)")
+    parser.add_argument("--out-syphon", metavar="NAME", help="macOS: publish the output frames as a Syphon server")
+    parser.add_argument("--out-spout", metavar="NAME", help="Windows: send the output frames as a Spout sender")
     parser.add_argument("--link", action="store_true",
                         help="join an Ableton Link session (peers found by multicast on the LAN): a tempo source, "
                              "and vjgan's tempo leads the session while another source is selected")
@@ -195,6 +201,8 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
     for folder in args.media_dir or []:
         if not folder.is_dir():
             raise UserError(f"--media-dir {folder}: no such folder")
+    outputs = {kind: str(getattr(args, f"out_{kind}")) for kind in ("ndi", "v4l2", "syphon", "spout")
+               if getattr(args, f"out_{kind}", None) is not None}
     allow = [a.strip() for item in args.osc_allow for a in item.split(",") if a.strip()] if args.osc_allow else None
     return LiveConfig(
         **_sync_config(args),
@@ -205,7 +213,7 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
         osc_out=args.osc_out, osc_feedback=args.osc_feedback, rehearsal=args.rehearsal, analyze=args.analyze,
         video=args.video, video_mix=args.video_mix, gen_process=not args.gen_in_process,
-        gen_threads=args.gen_threads, link=args.link, tempo_source=args.tempo_source,
+        gen_threads=args.gen_threads, link=args.link, tempo_source=args.tempo_source, outputs=outputs,
         midi_in=args.midi_in, midi_out=args.midi_out, midi_api=args.midi_api,
     )
 

@@ -149,6 +149,7 @@ def build_panel_state(app: LiveParts, params: ParamTable) -> PanelState:
         layers=tuple(getattr(gen, "layer_names", ())) + tuple(getattr(gen, "encoder_layer_names", ())),
         pca=_pca_view(getattr(m, "pca", None)),
         osc=_osc_view(getattr(app, "osc", None), getattr(app, "feedback", None)),
+        outputs=app.outputs.views() if getattr(app, "outputs", None) is not None else (),
         tempo_source=str(getattr(sources, "source", "analysis")),
         tempo_sources=sources.available() if sources is not None else ("analysis",),
         tempo_status=sources.status() if sources is not None else "",

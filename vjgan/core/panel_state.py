@@ -89,6 +89,21 @@ class MidiView:
     clock: str  # the MIDI clock's state, one line
 
 
+@dataclass(frozen=True, slots=True)
+class OutputView:
+    """One kind of video out (NDI, v4l2, Syphon, Spout) and its sender's counters."""
+
+    kind: str  # "ndi", "v4l2", "syphon", "spout": /vjgan/output/<kind>/...
+    what: str  # the kind in words
+    target_word: str  # what the target is: "source name", "device"
+    target: str
+    running: bool
+    sent: int
+    dropped: int
+    errors: int
+    error: str  # why it is not running, or the newest send failure
+
+
 @dataclass(frozen=True)
 class ParamTable:
     """The registry's parameters at one version, sorted by address; rebuilt only when the registry changed,
@@ -143,6 +158,7 @@ class PanelState:
     layers: tuple[str, ...]  # bendable layers: the generator's, then its encoder's
     pca: PcaView | None  # None: no mapping network to analyse
     osc: OscView | None  # None: OSC is off
+    outputs: tuple[OutputView, ...] = ()  # the video outs, one per kind
     tempo_source: str = "analysis"  # the clock the beat follows now (vjgan.core.clock.TEMPO_SOURCES)
     tempo_sources: tuple[str, ...] = ("analysis",)  # the enabled ones
     tempo_status: str = ""  # the selector's and each clock's state, one line
