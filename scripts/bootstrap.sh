@@ -12,6 +12,8 @@ DEB_PACKAGES=(
   libgl1-mesa-dri libegl1 libegl-mesa0 libglx-mesa0 libgles2 mesa-utils xvfb xauth x11-apps xdotool
   # audio: PortAudio for sounddevice, a real (virtual) audio server for tests and headless runs
   libportaudio2 libasound2-plugins alsa-utils pulseaudio pulseaudio-utils sox libsndfile1
+  # MIDI: a JACK server (its dummy driver is a real MIDI server without a sound card) and jack_connect
+  jackd2
   # an independent OSC peer for tests, ffprobe for checking rendered videos, a C compiler for madmom
   liblo-tools ffmpeg gcc python3-dev
   # Link and NDI tests: private network namespaces (ip; unshare is in util-linux). NDI out: the runtime in

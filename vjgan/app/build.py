@@ -215,6 +215,11 @@ class StageBuilder:
         follower = getattr(getattr(self, "sync", None), "follower", None)
         if follower is not None:  # --follow: the leader's clock (vjgan/control/follower.py), selected at start
             clocks["leader"] = follower
+        midi = getattr(self, "midi", None)  # app/midi.py, made before this
+        if midi is not None and midi.input.port is not None:
+            clocks["midi"] = midi.clock  # MIDI clock on the --midi-in port
+        elif self.config.midi_in:
+            off["midi"] = "the MIDI input did not open (see the notes)"
         sources = TempoSources(clocks, lambda: self.audio, self.bus, self.note, off=off)
         sources.register(self.registry)
         try:

@@ -54,3 +54,6 @@ class LiveConfig:
     outputs: dict[str, str] = field(default_factory=dict)
     link: bool = False  # join an Ableton Link session: a tempo source, and led by vjgan's tempo otherwise
     tempo_source: str = "analysis"  # the clock the beat follows at start (vjgan.core.clock.TEMPO_SOURCES)
+    midi_in: str | None = None  # MIDI input port (a name, part of one, or "virtual[:NAME]"); None = no MIDI in
+    midi_out: str | None = None  # MIDI feedback out to the bound controls (same forms)
+    midi_api: str = "auto"  # "jack", "alsa", or "auto": JACK when a JACK server runs, else ALSA

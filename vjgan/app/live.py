@@ -24,6 +24,7 @@ from vjgan.app.actions import AppActions
 from vjgan.app.build import StageBuilder
 from vjgan.app.config import LiveConfig
 from vjgan.app.metrics import LoopMetrics
+from vjgan.app.midi import make_live_midi
 from vjgan.app.oscfeedback import make_feedback
 from vjgan.app.outputs import VideoOutputs, output_params
 from vjgan.app.panel_port import LivePanelPort, PanelHost
@@ -109,6 +110,7 @@ class LiveApp(AppActions, StageBuilder):
         self.window = None
         self.panels = PanelHost(LivePanelPort(self))
         self.osc = None
+        self.midi = None  # LiveMidi (app/midi.py)
         self.osc_out = None
         self.recorder = None
         self.png = None
@@ -179,6 +181,7 @@ class LiveApp(AppActions, StageBuilder):
         if not config.headless and config.panel:
             self.open_panel()
         self._register_transport()
+        self.midi = make_live_midi(self)  # app/midi.py: --midi-in / --midi-out, bindings in presets
         self.tempo_sources = self._make_tempo_sources()  # tempo_source.py: analysis, Link, MIDI clock, leader
         self.feedback = make_feedback(self)  # OscFeedback: changed values to controllers (oscfeedback.py)
         if config.osc_port is not None:
@@ -218,7 +221,7 @@ class LiveApp(AppActions, StageBuilder):
         self.tempo_sources.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
-        for part in (self.feedback, self.osc, self.osc_out, self.sync):
+        for part in (self.feedback, self.osc, self.osc_out, self.sync, self.midi):
             if part is not None:
                 part.start()
         self._running = True
@@ -259,8 +262,8 @@ class LiveApp(AppActions, StageBuilder):
         timed("mapping", self.mapping.stop_loader)
         timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.tempo_sources, self.osc, self.feedback, self.osc_out, self.video_encoder, self.video,
-                     self.gen_thread, self.audio, *self.audio_in_flight):
+        for part in (self.tempo_sources, self.osc, self.feedback, self.osc_out, self.midi, self.video_encoder,
+                     self.video, self.gen_thread, self.audio, *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
         for panel in self.panels.take_all():

@@ -114,6 +114,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--osc-allow", action="append", metavar="IP[,IP...]",
                         help="accept OSC only from these sender IPs or networks (192.168.1.20, 192.168.1.0/24; "
                              "repeatable); others are dropped and logged. Recommended with --osc-host 0.0.0.0")
+    parser.add_argument("--midi-in", metavar="PORT|virtual",
+                        help="MIDI input: a port name (or part of one), or 'virtual' / 'virtual:NAME' for a port "
+                             "other programs connect to; controls bind by MIDI learn, clock is tempo source 'midi'")
+    parser.add_argument("--midi-out", metavar="PORT|virtual",
+                        help="MIDI feedback out: bound parameters' values back to the controller (LEDs, motor faders)")
+    parser.add_argument("--midi-api", choices=("auto", "jack", "alsa"), default="auto",
+                        help="MIDI server: JACK or the ALSA sequencer (default auto: JACK when jackd runs)")
     parser.add_argument("--media-dir", action="append", type=Path, metavar="DIR",
                         help="a folder OSC and the panel may open audio, video and images from (repeatable; "
                              "default: the working folder, ~/Music, ~/Videos, ~/Pictures). The folders of "
@@ -207,6 +214,7 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         osc_out=args.osc_out, osc_feedback=args.osc_feedback, rehearsal=args.rehearsal, analyze=args.analyze,
         video=args.video, video_mix=args.video_mix, gen_process=not args.gen_in_process,
         gen_threads=args.gen_threads, link=args.link, tempo_source=args.tempo_source, outputs=outputs,
+        midi_in=args.midi_in, midi_out=args.midi_out, midi_api=args.midi_api,
     )
 
 

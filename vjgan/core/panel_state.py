@@ -20,6 +20,7 @@ from typing import Protocol
 
 from vjgan.core.bindings import Binding
 from vjgan.core.features import Features
+from vjgan.core.midi_binding import MidiBinding
 from vjgan.core.registry import ControlMessage, Param, ParamRegistry
 from vjgan.core.stats import LiveStats
 
@@ -74,6 +75,18 @@ class OscView:
     bindings: tuple[Binding, ...]
     feedback: tuple[str, ...] = ()  # one line per feedback peer: "HOST:PORT  sent N  errors N"
     feedback_stats: str = ""  # the feedback thread's counters, one line ("" when feedback is off)
+
+
+@dataclass(frozen=True, slots=True)
+class MidiView:
+    """MIDI in and out, MIDI learn and the MIDI clock (shown only when the app has MIDI)."""
+
+    in_port: str | None  # None: not opened
+    out_port: str | None
+    stats: str  # the input's counters, one line
+    armed: str | None  # the target MIDI learn waits a control for
+    bindings: tuple[MidiBinding, ...]
+    clock: str  # the MIDI clock's state, one line
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +162,7 @@ class PanelState:
     tempo_source: str = "analysis"  # the clock the beat follows now (vjgan.core.clock.TEMPO_SOURCES)
     tempo_sources: tuple[str, ...] = ("analysis",)  # the enabled ones
     tempo_status: str = ""  # the selector's and each clock's state, one line
+    midi: MidiView | None = None  # None: MIDI is off
 
 
 class PanelPort(Protocol):
@@ -182,3 +196,13 @@ class PanelPort(Protocol):
 
     def unbind(self, source: str) -> None:
         """Remove the OSC learn binding of an incoming address."""
+
+    def midi_learn(self, address: str, takeover: str = "jump", value: object = None) -> None:
+        """Arm MIDI learn for a registry address: the next CC, note or pitch bend binds to it (a note sends
+        `value` when given). A bad address is a note for the user, not an error; without MIDI, nothing."""
+
+    def midi_cancel_learn(self) -> None:
+        """Disarm MIDI learn."""
+
+    def midi_unbind(self, source: str) -> None:
+        """Remove the MIDI binding of a control (its `MidiBinding.source`, e.g. 'cc 7 ch 1')."""

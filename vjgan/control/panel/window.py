@@ -26,6 +26,7 @@ from vjgan.control.panel.plots import draw_meters
 from vjgan.control.panel.tab_audio import AudioTab
 from vjgan.control.panel.tab_latents import BendingTab, LatentsTab
 from vjgan.control.panel.tab_mapping import MappingTab
+from vjgan.control.panel.tab_midi import MidiTab
 from vjgan.control.panel.tab_output import EffectsTab, OscTab, OutputsTab, PresetsTab, StatsTab
 from vjgan.control.panel.widgets import RED, PanelUI
 from vjgan.core.errors import UserError
@@ -90,7 +91,7 @@ class ControlPanel(PanelUI):
         port.watch(self._observe)
         self._late_seen = self.state.stats.late_frames
         self.tabs = (AudioTab(self.state.audio_file), MappingTab(), LatentsTab(), BendingTab(), EffectsTab(),
-                     PresetsTab(), OscTab(), OutputsTab(), StatsTab())
+                     PresetsTab(), OscTab(), MidiTab(), OutputsTab(), StatsTab())
         self._thread = threading.Thread(target=self._run, name="panel", daemon=True)
         self._thread.start()
 
