@@ -66,6 +66,7 @@ def test_guard_flags_spikes_and_nan_not_noise():
     rng = np.random.default_rng(0)
     guard = DivergenceGuard(factor=1000, drift_factor=10000, warmup=20)
     assert guard.check({"critic": float("nan")}) == "critic is nan"  # even before warm-up
+    assert "warm-up" in guard.check({"adv": 1e16})  # so is an absurd value: an lr of 1e3 gives one at step 1
     for _ in range(500):  # a noisy but healthy run: log-normal losses and gradient norms
         assert guard.check({"critic": 1.4 * rng.lognormal(0, 0.5), "grad_c": 3 * rng.lognormal(0, 0.8)}) is None
     assert "grad_c" in guard.check({"critic": 1.4, "grad_c": 3 * 5000})

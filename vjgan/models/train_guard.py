@@ -50,22 +50,23 @@ class DivergenceGuard:
     """Per-quantity running means (EMA of the accepted values); `check()` names what diverged, or None.
 
     Quantities whose name starts with "grad" are judged against their own history only; losses against
-    at least loss_floor. Nothing but non-finite values is judged during the first `warmup` steps of a
-    quantity (its mean is still settling; the first steps of a GAN swing widely).
+    at least loss_floor. During the first `warmup` steps of a quantity (its mean is still settling; the first
+    steps of a GAN swing widely) only non-finite values and values beyond `ceiling` are judged: an absurd
+    rate reaches 10¹⁶ within a step or two, and a checkpoint taken then could not be rolled back to.
     """
 
     def __init__(self, factor: float = 1000.0, drift_factor: float = 10000.0, warmup: int = 20, beta: float = 0.98,
-                 loss_floor: float = 1.0) -> None:
-        self.factor, self.drift_factor, self.warmup = factor, drift_factor, warmup
+                 loss_floor: float = 1.0, ceiling: float = 1e6) -> None:
+        self.factor, self.drift_factor, self.warmup, self.ceiling = factor, drift_factor, warmup, ceiling
         self.beta, self.loss_floor = beta, loss_floor
         self.mean: dict[str, float] = {}
         self.low: dict[str, float] = {}  # lowest running mean since warm-up
         self.count: dict[str, int] = {}
 
-    def bound(self, key: str) -> float | None:
-        """The value above which `key` counts as diverged, or None while it is warming up."""
+    def bound(self, key: str) -> float:
+        """The value above which `key` counts as diverged (`ceiling` while it is warming up)."""
         if self.count.get(key, 0) < self.warmup:
-            return None
+            return self.ceiling
         floor = 0.0 if key.startswith("grad") else self.loss_floor
         return min(self.factor * max(self.mean[key], floor), self.drift_factor * max(self.low[key], floor))
 
@@ -75,7 +76,9 @@ class DivergenceGuard:
             if not math.isfinite(v):
                 return f"{key} is {v}"
             b = self.bound(key)
-            if b is not None and abs(v) > b:
+            if abs(v) > b:
+                if key not in self.low:
+                    return f"{key} {v:.4g} > {b:.4g} during warm-up"
                 return (f"{key} {v:.4g} > {b:.4g} (running mean {self.mean[key]:.4g}, "
                         f"lowest {self.low[key]:.4g})")
         for key, v in values.items():
