@@ -62,7 +62,7 @@ def main() -> int:
 
     os.environ.setdefault("VJGAN_CACHE", tempfile.mkdtemp(prefix="vjgan-bench-cache-"))
     from vjgan.audio.trackanalysis import analyze_track
-    from vjgan.render import offline
+    from vjgan.app import offline
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

@@ -189,6 +189,8 @@ class PostFXChain:
         self.reloads = 0  # successful (re)compiles after start, for stats and tests
         # plain: bilinear magnification and no effects — the generator's own picture (`render --no-fx`)
         self.plain = False
+        self.sharp = True  # Lanczos magnification; False = bilinear (`render --quality draft`: cheaper)
+        self.history_reads = 0  # passes that sampled the previous output (offline ranges check it)
         # (sharp, crossfade) → program and its vertex array, compiled on first use
         self._sources: dict[tuple[bool, bool], tuple[moderngl.Program, moderngl.VertexArray]] = {}
         self._present = self._program(PRESENT_SHADER)
@@ -376,7 +378,7 @@ class PostFXChain:
         first = b if b is not None and mix >= 1.0 else a  # at either end only one frame is visible
         first.use(0)
         (b or a).use(1)
-        prog, vao = self._source_pass(not self.plain, crossfade)
+        prog, vao = self._source_pass(self.sharp and not self.plain, crossfade)
         for k, v in (("u_a", 0), ("u_b", 1), ("u_mix", float(mix)), ("u_scale", scale)):
             if k in prog:  # the compiler drops uniforms a variant does not use
                 prog[k] = v
@@ -398,6 +400,8 @@ class PostFXChain:
             if effect.bypass and self._bypassed(effect, common):
                 continue
             prog = effect.program
+            if "u_previous" in prog:
+                self.history_reads += 1
             for k, v in common.items():
                 if k in prog:
                     prog[k] = v
