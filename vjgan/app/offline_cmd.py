@@ -47,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="Ray workers, each loads the model once (default 2)")
     parser.add_argument(
+        "--segment-seconds", type=float, default=2.0,
+        help="with --ray: video seconds per task and per resumable segment file (default 2)",
+    )  # fmt: skip
+    parser.add_argument(
         "--threads", type=int,
         help="torch threads for the generator (default: torch's choice; Ray workers: 1). The same value "
         "gives the same frames in one process and on Ray",
@@ -106,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             ray=args.ray,
             workers=args.workers,
+            segment_seconds=args.segment_seconds,
         )
     )
     stages = ", ".join(f"{k} {v:.1f}" for k, v in result.stage_ms.items())
