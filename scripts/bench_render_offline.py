@@ -61,8 +61,8 @@ def main() -> int:
     args = p.parse_args()
 
     os.environ.setdefault("VJGAN_CACHE", tempfile.mkdtemp(prefix="vjgan-bench-cache-"))
-    from vjgan.audio.trackanalysis import analyze_track
     from vjgan.app import offline
+    from vjgan.audio.trackanalysis import analyze_track
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

@@ -211,11 +211,10 @@ def render_range(
 
 def render_video(cfg: RenderConfig, analysis: TrackAnalysis | None = None) -> RenderResult:
     """Render `cfg.audio` to `cfg.output`. UserError on bad input; the output name only ever holds a
-    complete file (an interrupted or failed render leaves the previous file, or none)."""
+    complete file (an interrupted or failed render leaves the previous file, or none). In this process;
+    `cfg.ray` set: use `vjgan.app.offline_ray.render_video_ray`."""
     if cfg.ray is not None:
-        from vjgan.app.offline_ray import render_video_ray
-
-        return render_video_ray(cfg, analysis)
+        raise ValueError("RenderConfig.ray is set: call vjgan.app.offline_ray.render_video_ray")
     from tqdm import tqdm
 
     plan = plan_render(cfg)

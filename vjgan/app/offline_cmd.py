@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
 
     from vjgan.app.offline import RenderConfig, render_video
 
+    if args.ray is not None:
+        from vjgan.app.offline_ray import render_video_ray as render_video  # imports ray
+
     if args.output is None:
         args.output = args.audio.with_suffix(".mp4")
     if args.output.resolve() == args.audio.resolve():
