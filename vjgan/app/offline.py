@@ -176,8 +176,12 @@ def open_stages(cfg: RenderConfig, analysis: TrackAnalysis, clip: Clip) -> Frame
     return FrameStages(generator, analysis, clip, cfg.size, cfg.device, no_fx=cfg.no_fx, sharp=sharp)
 
 
-def begin_range(stages: FrameStages, cfg: RenderConfig, first: int) -> None:
-    """A fresh mapping in the state the single-process render has at frame `first`."""
+def begin_range(stages: FrameStages, cfg: RenderConfig, first: int, resume: bool = False) -> None:
+    """The mapping in the state the single-process render has at frame `first`: a fresh one stepped from
+    frame 0, or with `resume` the running one stepped on, when `first` lies ahead of it."""
+    if resume and stages.can_seek(first):
+        stages.seek(first)
+        return
     seed_everything(_seed(cfg))
     mapping, registry = make_mapping(stages.generator, cfg.preset)
     if cfg.seed is not None:
@@ -191,11 +195,11 @@ def _seed(cfg: RenderConfig) -> int:
 
 def render_range(
     stages: FrameStages, cfg: RenderConfig, first: int, last: int, writer: VideoWriter,
-    on_frame: Callable[[], None] | None = None,
+    on_frame: Callable[[], None] | None = None, resume: bool = False,
 ) -> list[float]:  # fmt: skip
     """Frames [first, last) into `writer`, the three stages concurrently when `cfg.pipelined`.
-    Returns the encode times (ms per frame)."""
-    begin_range(stages, cfg, first)
+    Returns the encode times (ms per frame). `resume`: see `begin_range`."""
+    begin_range(stages, cfg, first, resume)
     encode_ms: list[float] = []
 
     def encode(image: np.ndarray) -> None:

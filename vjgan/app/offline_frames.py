@@ -5,7 +5,8 @@ the mapping engine is stepped once per frame in order from frame 0 (its envelope
 state from frame to frame), and the torch RNG is reseeded per frame from (seed, i), so a generator that
 draws noise does not depend on how many frames this process made before. A frame range that does not
 start at 0 therefore first runs the mapping alone (no generator, no GL: about 0.3 ms a frame) up to its
-start (`skip_to`), which leaves the engine exactly where a single-process render has it.
+start (`seek`), which leaves the engine exactly where a single-process render has it. A Ray worker gets
+its ranges in increasing order and goes on from its last one instead of from frame 0.
 
 The post-FX chain's `feedback` effect reads the previous output frame; a range that starts after
 frame 0 does not have it, so such a range fails (`HistoryError`) if any of its frames reads it.
@@ -101,11 +102,19 @@ class FrameStages:
         self.mapping, self.seed = mapping, seed
         self.chain.register(registry)
         self._next = 0
-        self.uploader.seq = -1  # frame seqs restart with each range
-        for i in range(first):
+        self.seek(first)
+
+    def can_seek(self, first: int) -> bool:
+        """Whether the running mapping can go on to `first` (a worker's next range lies ahead of it)."""
+        return self.mapping is not None and self._next <= first
+
+    def seek(self, first: int) -> None:
+        """Step the running mapping alone from where it is up to frame `first`."""
+        for i in range(self._next, first):
             params = self._step(i)
             self.chain.set_uniforms(params.shader)  # the chain's on/off state follows the preset too
         self._first = first
+        self.uploader.seq = -1  # frame seqs restart with each range
         self.chain.history_reads = 0
 
     def _step(self, i: int):

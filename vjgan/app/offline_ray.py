@@ -57,7 +57,7 @@ class SegmentWorker:
             with VideoWriter(path, w, h, cfg.fps, None, SAMPLE_RATE, crf=crf, preset=x264_preset) as writer:
                 for k in self.stages.stage_ms.values():
                     k.clear()
-                encode_ms = render_range(self.stages, cfg, first, last, writer)
+                encode_ms = render_range(self.stages, cfg, first, last, writer, resume=True)
             data = path.read_bytes()
         return data, {**self.stages.medians(), "encode": float(np.median(encode_ms)) if encode_ms else 0.0}
 
