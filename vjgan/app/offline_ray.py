@@ -77,20 +77,27 @@ def _key(cfg: RenderConfig, worker_cfg: RenderConfig, segment_frames: int) -> st
     })  # fmt: skip
 
 
-def _connect(cfg: RenderConfig) -> bool:
-    """Start a local Ray or connect to `cfg.ray`; True when this call started it (and must stop it)."""
+def _connect(cfg: RenderConfig, attempts: int = 3) -> bool:
+    """Start a local Ray or connect to `cfg.ray`; True when this call started it (and must stop it).
+
+    A local start is retried: Ray gives its raylet a fixed 30 s to register, which a busy machine misses."""
     import ray
 
     if ray.is_initialized():
         return False
-    try:
-        if cfg.ray == "local":
-            ray.init(num_cpus=cfg.workers, include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE,
-                     logging_level=logging.WARNING)  # fmt: skip
-        else:
-            ray.init(address=cfg.ray, logging_level=logging.WARNING)
-    except Exception as exc:  # noqa: BLE001 - Ray raises many kinds (ConnectionError, RuntimeError, ...)
-        raise UserError(f"--ray {cfg.ray}: cannot start or reach Ray: {exc}") from exc
+    for attempt in range(1, attempts + 1):
+        try:
+            if cfg.ray == "local":
+                ray.init(num_cpus=cfg.workers, include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE,
+                         logging_level=logging.WARNING)  # fmt: skip
+            else:
+                ray.init(address=cfg.ray, logging_level=logging.WARNING)
+            return True
+        except Exception as exc:  # noqa: BLE001 - Ray raises many kinds (ConnectionError, RuntimeError, ...)
+            ray.shutdown()
+            if cfg.ray != "local" or attempt == attempts:
+                raise UserError(f"--ray {cfg.ray}: cannot start or reach Ray: {exc}") from exc
+            log.warning("local Ray did not start (%s); trying again (%d of %d)", exc, attempt + 1, attempts)
     return True
 
 
