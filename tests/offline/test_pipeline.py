@@ -85,3 +85,35 @@ def test_a_failing_stage_stops_the_render_and_leaves_no_file(tmp_path: Path, fai
             run_stages(range(100), stage("produce"), stage("draw"), consume)
     assert consumed == list(range(len(consumed))) and len(consumed) <= 5
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_range_after_frame_0_refuses_the_trail_effect(click_wav, tmp_path: Path) -> None:
+    """`feedback` reads the previous output frame, which a range starting later does not have: a clear
+    error (what a Ray worker reports) instead of frames that differ from the single-process render."""
+    from vjgan.app.offline import RenderConfig, open_stages, plan_render, render_range
+    from vjgan.app.offline_frames import HistoryError
+    from vjgan.audio.trackanalysis import analyze_track
+
+    audio, _ = click_wav
+    trails = str(Path(__file__).with_name("trails.toml"))
+    cfg = RenderConfig(audio=audio, output=tmp_path / "x.mp4", preset=trails, model="procedural", size=(32, 32),
+                       fps=6, duration=2.0, progress=False)  # fmt: skip
+    plan = plan_render(cfg)
+    stages = open_stages(cfg, analyze_track(audio, progress=False), plan.clip)
+    try:
+        with VideoWriter(tmp_path / "from0.mp4", 32, 32, 6) as writer:
+            render_range(stages, cfg, 0, 12, writer)  # from frame 0 the history is the render's own
+        with pytest.raises(HistoryError, match="feedback"):
+            with VideoWriter(tmp_path / "from6.mp4", 32, 32, 6) as writer:
+                render_range(stages, cfg, 6, 12, writer)
+    finally:
+        stages.release()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["from0.mp4"]
+
+
+def test_the_render_does_not_import_ray() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, vjgan.app.offline, vjgan.app.offline_cmd, vjgan.cli; assert 'ray' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
