@@ -14,6 +14,8 @@ DEB_PACKAGES=(
   libportaudio2 libasound2-plugins alsa-utils pulseaudio pulseaudio-utils sox libsndfile1
   # an independent OSC peer for tests, ffprobe for checking rendered videos, a C compiler for madmom
   liblo-tools ffmpeg gcc python3-dev
+  # Link tests: a private network namespace with multicast on its loopback (ip; unshare is in util-linux)
+  iproute2
 )
 
 missing_debs() {

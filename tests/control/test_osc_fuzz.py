@@ -114,7 +114,10 @@ def test_fuzz_10000_malformed_packets(rig: Rig, caplog: pytest.LogCaptureFixture
 
     st = rig.server.stats
     assert st.packets == len(packets)
-    assert st.errors == len(packets), st  # every malformed packet was counted exactly once
+    # every malformed packet was counted exactly once; a message cut right after its address is a valid
+    # bare message, i.e. a value query (docs/osc.md), answered and counted as one
+    assert st.errors + st.answered == len(packets), st
+    assert st.answered < 200
     assert st.oversized == 40 and st.malformed > 2000 and st.unknown > 1000 and st.bad_value > 1000
     assert st.posted == 0
     time.sleep(0.06)  # past the time tags of the timed NaN bundles

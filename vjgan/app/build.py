@@ -41,6 +41,7 @@ class StageBuilder:
     video_encoder: Any
     osc: Any
     osc_out: Any
+    feedback: Any
     recorder: Any
     preset_path: Path | None
 
@@ -168,7 +169,7 @@ class StageBuilder:
         from vjgan.control.osc import OscServer
 
         self.osc = OscServer(self.registry, self.queue, host=host, port=port, allow=self.config.osc_allow,
-                             learn=self.learn)
+                             learn=self.learn, feedback=self.feedback)
 
     def _start_osc_out(self, targets: list[tuple[str, int]]) -> None:
         from vjgan.control.osc_out import OscOut
@@ -195,6 +196,29 @@ class StageBuilder:
             dev = self.config.device
             self.recorder = Recorder(path, self.chain.size, self.config.fps,
                                      live_device=int(dev) if dev and dev.isdigit() else dev)
+
+    def _make_tempo_sources(self) -> Any:
+        """The tempo-source selector with every enabled external clock (one line each), its OSC/panel param."""
+        from vjgan.app.tempo_source import TempoSources
+
+        clocks: dict[str, Any] = {}
+        off: dict[str, str] = {}  # enabled but failed: why
+        if self.config.link or self.config.tempo_source == "link":
+            from vjgan.control.link import LinkClock
+
+            link = LinkClock()
+            if link.start():
+                clocks["link"] = link
+            else:
+                off["link"] = link.status()
+                self.note(off["link"])
+        sources = TempoSources(clocks, lambda: self.audio, self.bus, self.note, off=off)
+        sources.register(self.registry)
+        try:
+            sources.select(self.config.tempo_source)
+        except UserError as exc:
+            log.warning("%s", exc)
+        return sources
 
     def _register_app_params(self) -> None:
         self.registry.replace_group("app", app_params(self))

@@ -24,6 +24,7 @@ class LiveConfig:
     osc_host: str = "127.0.0.1"
     osc_allow: list[str] | None = None  # sender IPs/networks accepted; None = anyone who reaches osc_host
     osc_out: list[tuple[str, int]] = field(default_factory=list)  # feature streams to these (host, port)
+    osc_feedback: list[tuple[str, int]] = field(default_factory=list)  # changed values to these (host, port)
     record: Path | None = None
     crossfade_ms: float = 0.0
     gen_device: str = "cpu"
@@ -40,3 +41,5 @@ class LiveConfig:
     # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
     # the folders of the --audio and --video files are always added
     media_dirs: list[Path] | None = None
+    link: bool = False  # join an Ableton Link session: a tempo source, and led by vjgan's tempo otherwise
+    tempo_source: str = "analysis"  # the clock the beat follows at start (vjgan.core.clock.TEMPO_SOURCES)

@@ -24,8 +24,10 @@ from vjgan.app.actions import AppActions
 from vjgan.app.build import StageBuilder
 from vjgan.app.config import LiveConfig
 from vjgan.app.metrics import LoopMetrics
+from vjgan.app.oscfeedback import make_feedback
 from vjgan.app.panel_port import LivePanelPort, PanelHost
 from vjgan.app.params import app_params
+from vjgan.app.tempo_source import TempoSources
 from vjgan.app.workers import Worker
 from vjgan.core.errors import UserError
 from vjgan.core.features import FeatureBus, Features
@@ -74,6 +76,7 @@ def register_all(registry: ParamRegistry) -> None:
             return lambda *a: None
 
     register_transport(registry, _Inert(), _Inert())
+    TempoSources({}, lambda: None, FeatureBus()).register(registry)
     ctx = moderngl.create_standalone_context(backend="egl")
     try:
         PostFXChain(ctx, (16, 16)).register(registry, uniforms=False)
@@ -159,6 +162,8 @@ class LiveApp(AppActions, StageBuilder):
         if not config.headless and config.panel:
             self.open_panel()
         self._register_transport()
+        self.tempo_sources = self._make_tempo_sources()  # tempo_source.py: analysis, Link, MIDI clock, leader
+        self.feedback = make_feedback(self)  # OscFeedback: changed values to controllers (oscfeedback.py)
         if config.osc_port is not None:
             self._start_osc(config.osc_host, config.osc_port)
         if config.osc_out:
@@ -193,9 +198,10 @@ class LiveApp(AppActions, StageBuilder):
         self.audio.start()
         self.chain.watch()  # shader files are scanned off this thread from now on
         self.gen_thread.start()
+        self.tempo_sources.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
-        for part in (self.osc, self.osc_out):
+        for part in (self.feedback, self.osc, self.osc_out):
             if part is not None:
                 part.start()
         self._running = True
@@ -234,8 +240,8 @@ class LiveApp(AppActions, StageBuilder):
         timed("mapping", self.mapping.stop_loader)
         timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.osc, self.osc_out, self.video_encoder, self.video, self.gen_thread, self.audio,
-                     *self.audio_in_flight):
+        for part in (self.tempo_sources, self.osc, self.feedback, self.osc_out, self.video_encoder, self.video,
+                     self.gen_thread, self.audio, *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
         for panel in self.panels.take_all():

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vjgan.core.clock import TEMPO_SOURCES
 from vjgan.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def _size(text: str) -> tuple[int, int]:
 def _host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"--osc-out expects HOST:PORT, e.g. 127.0.0.1:9001 (got {text!r})")
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:9001 (got {text!r})")
     return host, int(port)
 
 
@@ -64,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shaders", type=Path, metavar="DIR", help="post-FX shader folder (default: shaders/)")
     parser.add_argument("--osc-out", action="append", default=[], type=_host_port, metavar="HOST:PORT",
                         help="stream the audio features as OSC to HOST:PORT (repeatable)")
+    parser.add_argument("--osc-feedback", action="append", default=[], type=_host_port, metavar="HOST:PORT",
+                        help="send every changed parameter value to the controller at HOST:PORT (repeatable; "
+                             "controllers can also register with /vjgan/feedback/register, see docs/osc.md)")
     rehearse = parser.add_mutually_exclusive_group()
     rehearse.add_argument("--rehearsal", dest="rehearsal", action="store_true", default=None,
                           help="looped file: beats, bars and sections from its whole-track analysis "
@@ -76,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="VAE-GAN models: re-render a video source: camera, camera:N, /dev/videoN, a file, black")
     parser.add_argument("--video-mix", type=float, default=1.0, metavar="X",
                         help="1 = the video frame's latent replaces the mapped one (default), 0 = mapping only")
+    parser.add_argument("--link", action="store_true",
+                        help="join an Ableton Link session (peers found by multicast on the LAN): a tempo source, "
+                             "and vjgan's tempo leads the session while another source is selected")
+    parser.add_argument("--tempo-source", default="analysis", choices=TEMPO_SOURCES,
+                        help="the clock the beat follows at start (default analysis; link implies --link); "
+                             "/vjgan/tempo/source switches it live")
     parser.add_argument("--gen-device", default="cpu", help="torch device for the generator (cpu, cuda)")
     parser.add_argument("--gen-threads", type=int, default=1, metavar="N",
                         help="torch threads of the generator process (default 1; more on a machine with idle cores)")
@@ -127,9 +137,9 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         panel=not args.no_panel, osc_port=args.osc_port, osc_host=args.osc_host, osc_allow=allow,
         media_dirs=args.media_dir, record=args.record,
         crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
-        osc_out=args.osc_out, rehearsal=args.rehearsal, analyze=args.analyze,
+        osc_out=args.osc_out, osc_feedback=args.osc_feedback, rehearsal=args.rehearsal, analyze=args.analyze,
         video=args.video, video_mix=args.video_mix, gen_process=not args.gen_in_process,
-        gen_threads=args.gen_threads,
+        gen_threads=args.gen_threads, link=args.link, tempo_source=args.tempo_source,
     )
 
 

@@ -12,8 +12,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from vjgan.control.feedback import MAX_PEERS, RATE_HZ
 from vjgan.control.osc import DEFAULT_HOST, DEFAULT_PORT, MAX_AHEAD, MAX_PACKET
 from vjgan.control.osc_out import MAX_RATE_HZ, OUT_ADDRESSES
+from vjgan.control.oscreply import ERROR_ADDRESS, SAFE_DATAGRAM
 from vjgan.core.paths import REPO_DIR
 from vjgan.core.registry import Param, ParamRegistry
 
@@ -69,7 +71,8 @@ one parameter registry (`vjgan/core/registry.py`); this page is generated from i
 - One value per message: floats (`f`), ints (`i`), doubles (`d`), int64 (`h`) and `T`/`F`
   are accepted for numeric and on/off parameters; strings (`s`) for text parameters.
 - Triggers fire on a message with no argument, an impulse (`I`), or a non-zero first argument; a zero (a
-  TouchOSC button release) is ignored.
+  TouchOSC button release) is ignored. Any other parameter answers a message with no argument with its
+  current value (see *Queries and feedback*).
 - Values outside a parameter's range are clamped (and counted); wrong types, NaN/inf and unknown addresses
   are refused, counted and logged (rate-limited). Nothing received is ever evaluated as code.
 - Address patterns (`*`, `?`, `[a-z]`, `[!0-9]`, `{{a,b}}`) address every matching parameter, e.g.
@@ -80,6 +83,48 @@ one parameter registry (`vjgan/core/registry.py`); this page is generated from i
   refused.
 
 Messages are applied by the render loop at the start of the next frame, never from the network thread.
+
+## Queries and feedback
+
+A controller can ask for values, and be told every value that changes, so its faders show the show's state.
+
+- **Query by address**: a message with no arguments to a parameter's address (or a pattern, or a learned
+  address like `/1/fader3`) is answered with the current value at that same address, sent to the query's
+  UDP source address and port (the TouchOSC / Open Stage Control convention). A bare message to a
+  *trigger* still fires it.
+- **`/vjgan/query ADDRESS_OR_PATTERN [PORT]`**: one reply per parameter at or below a matching address,
+  and per learned controller address likewise: `/vjgan/query /vjgan/*` syncs every fader at connect,
+  `/vjgan/query /vjgan/shader` every effect parameter, `/vjgan/query /1/*` a TouchOSC page's learned faders.
+  Replies go to `PORT` at the sender's IP when given, else to the source port; several replies are packed
+  into bundles of at most {SAFE_DATAGRAM} bytes (never fragmented on a LAN). Triggers and parameters
+  without a value (a command never sent) are left out.
+- The current value is the last one applied (from any source) or, until then, the one its stage registered
+  (a preset's base value, an effect's state). Values that move by themselves are not tracked: the playback
+  position answers with the last seek. Queries never wait for a frame: they read the table the render loop
+  publishes after applying its messages.
+- Values are sent as `f` (float), `i` (int), `s` (text) and `f` 1.0/0.0 for on/off parameters (what
+  TouchOSC toggles send); at a learned address scaled to the controller's range (0..1 by default).
+- **Feedback**: `/vjgan/feedback/register [HOST] PORT` (HOST: an IP address, default the sender's) or
+  `vjgan live --osc-feedback HOST:PORT` (repeatable) adds a peer; `/vjgan/feedback/unregister [[HOST] PORT]`
+  removes it (no arguments: the peer registered from this source address). A new peer first receives every
+  current value, then every value that changes: from OSC (another controller), the panel, MIDI, OSC learn
+  bindings (at the parameter's address and at each learned address bound to it) and preset loads. A change
+  is not sent back to the controller that made it (its source address, or the address it registered from),
+  so faders do not fight. Values the mapping engine computes from the audio every frame are not fed back:
+  stream those with `--osc-out`.
+- Feedback runs on its own thread: per peer and address the newest value wins and at most
+  {RATE_HZ:.0f} messages per second go out, in bundles of at most {SAFE_DATAGRAM} bytes; the render loop
+  never waits for it. At most {MAX_PEERS} peers.
+- Refusals are answered with `{ERROR_ADDRESS} s` (the reason) and counted: a query for an unknown address
+  (`unknown address /x`, counted as unknown), bad arguments or patterns, a registration beyond the peer
+  limit (bad_value in `OscServer.stats`, refused in `OscFeedback.stats`). Sends that fail (an unreachable
+  peer) are counted per peer. Over TCP, queries need the `PORT` argument (answers go out over UDP).
+
+```sh
+oscdump 9001 &                                           # a controller listening on 9001
+oscsend 127.0.0.1 {DEFAULT_PORT} /vjgan/query si /vjgan/target 9001     # every target base value
+oscsend 127.0.0.1 {DEFAULT_PORT} /vjgan/feedback/register i 9001       # then every change
+```
 
 ## Files: what OSC (and the panel) may read and write
 
@@ -150,7 +195,8 @@ zlib-compressed XML document) with one page per parameter group (faders scaled t
 trigger buttons) and a *meters* page fed by OSC out. Copy it to the tablet (TouchOSC → Documents, or open it
 in the TouchOSC editor and sync), then in TouchOSC's connections set OSC UDP: host = the vjgan computer,
 send port = {DEFAULT_PORT}, receive port = the port given to `--osc-out`. Start vjgan with
-`--osc-host 0.0.0.0 --osc-allow TABLET_IP --osc-out TABLET_IP:PORT`.
+`--osc-host 0.0.0.0 --osc-allow TABLET_IP --osc-out TABLET_IP:PORT --osc-feedback TABLET_IP:PORT`: the
+faders then follow changes made elsewhere (panel, presets, other controllers).
 """
 
 

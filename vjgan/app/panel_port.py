@@ -105,6 +105,7 @@ def build_panel_state(app: LiveParts, params: ParamTable) -> PanelState:
         note = next((x for x in reversed(app.messages) if " video: " in x), "")
     astats = getattr(app.audio, "stats", None)
     gen = app.generator
+    sources = getattr(app, "tempo_sources", None)
     return PanelState(
         stats=app.stats.copy(),
         params=params,
@@ -130,7 +131,10 @@ def build_panel_state(app: LiveParts, params: ParamTable) -> PanelState:
         can_encode=hasattr(gen, "encode_uint8"),
         layers=tuple(getattr(gen, "layer_names", ())) + tuple(getattr(gen, "encoder_layer_names", ())),
         pca=_pca_view(getattr(m, "pca", None)),
-        osc=_osc_view(getattr(app, "osc", None)),
+        osc=_osc_view(getattr(app, "osc", None), getattr(app, "feedback", None)),
+        tempo_source=str(getattr(sources, "source", "analysis")),
+        tempo_sources=sources.available() if sources is not None else ("analysis",),
+        tempo_status=sources.status() if sources is not None else "",
     )
 
 
@@ -149,13 +153,18 @@ def _pca_view(pca: Any) -> PcaView | None:
                    None if ratio is None else tuple(float(x) for x in ratio))
 
 
-def _osc_view(osc: Any) -> OscView | None:
+def _counters(st: Any) -> str:
+    return "  ".join(f"{k} {v}" for k, v in vars(st).items() if isinstance(v, int)) if hasattr(st, "__dict__") \
+        else str(st)
+
+
+def _osc_view(osc: Any, feedback: Any = None) -> OscView | None:
     if osc is None:
         return None
-    st, learn = osc.stats, osc.learn
-    line = ("  ".join(f"{k} {v}" for k, v in vars(st).items() if isinstance(v, int))
-            if hasattr(st, "__dict__") else str(st))
-    return OscView(str(osc.host), int(osc.port), line, learn.armed, tuple(learn.bindings()))
+    learn = osc.learn
+    peers = tuple(f"{h}:{p}  sent {n}  errors {e}" for h, p, n, e in feedback.peers()) if feedback else ()
+    return OscView(str(osc.host), int(osc.port), _counters(osc.stats), learn.armed, tuple(learn.bindings()),
+                   peers, _counters(feedback.stats) if feedback else "")
 
 
 class PanelHost:

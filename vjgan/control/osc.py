@@ -24,8 +24,10 @@ import threading
 import time
 from collections.abc import Iterable
 
+from vjgan.control.feedback import OscFeedback
 from vjgan.control.learn import OscLearn
 from vjgan.control.oscdispatch import OscDispatcher
+from vjgan.control.oscquery import OscQueries
 from vjgan.control.oscstats import OscStats, RateLimitedLog
 from vjgan.control.oscwire import (
     SLIP_END,
@@ -68,7 +70,8 @@ class OscServer:
     """UDP OSC server on its own thread. `port=0` picks a free port (see `.port` after `start()`).
 
     `host` defaults to loopback; pass "0.0.0.0" explicitly to accept a tablet on the LAN, ideally with an
-    `allow` list of sender IPs/networks. `learn` (an OscLearn) adds controller-specific aliases.
+    `allow` list of sender IPs/networks. `learn` (an OscLearn) adds controller-specific aliases. Value
+    queries are answered from this socket (oscquery.py); `feedback` takes /vjgan/feedback/register.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class OscServer:
         max_packet: int = MAX_PACKET,
         max_ahead: float = MAX_AHEAD,
         tcp: bool = False,
+        feedback: OscFeedback | None = None,
     ) -> None:
         self.registry, self.queue = registry, queue
         self.host, self.port = host, int(port)
@@ -94,6 +98,10 @@ class OscServer:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.dispatcher = OscDispatcher(registry, queue, self.learn, self.stats, lambda text: self._error(text))
+        if feedback is not None and feedback.learn is None:
+            feedback.learn = self.learn  # learned controller addresses get feedback too
+        self.queries = OscQueries(registry, self.learn, self.stats, self.dispatcher.targets, self._reply,
+                                  lambda text: self._error(text), feedback)
         self._handle_lock = threading.Lock()  # UDP and TCP threads share the stats and the learn state
         self.tcp = tcp
         self._tcp_sock: socket.socket | None = None
@@ -185,12 +193,17 @@ class OscServer:
                 self._log.warning("OSC socket error: %s", exc)
                 time.sleep(0.01)
                 continue
-            self._handle_safely(data, sender[0])
+            self._handle_safely(data, sender[0], sender[1])
 
-    def _handle_safely(self, data: bytes, sender_ip: str) -> None:
+    def _reply(self, data: bytes, address: tuple[str, int]) -> None:
+        """Answers leave from the server's own port (controllers may filter on it); UDP only."""
+        if self._sock is not None:
+            self._sock.sendto(data, address)
+
+    def _handle_safely(self, data: bytes, sender_ip: str, sender_port: int | None = None) -> None:
         with self._handle_lock:
             try:
-                self.handle_datagram(data, sender_ip)
+                self.handle_datagram(data, sender_ip, sender_port)
             except Exception as exc:  # a bug here must never kill the server thread
                 self.stats.malformed += 1
                 self.stats.last_error = f"internal error: {exc!r}"
@@ -272,8 +285,9 @@ class OscServer:
             self._tcp_conns.discard(conn)
             conn.close()
 
-    def handle_datagram(self, data: bytes, sender_ip: str) -> None:
-        """Validate one packet (a UDP datagram or a TCP frame) and post its messages."""
+    def handle_datagram(self, data: bytes, sender_ip: str, sender_port: int | None = None) -> None:
+        """Validate one packet (a UDP datagram or a TCP frame) and post its messages, or answer its queries
+        (to `sender_port`, the UDP source port; None over TCP)."""
         st = self.stats
         st.packets += 1
         if self.allow is not None and not self._allowed(sender_ip):
@@ -305,7 +319,8 @@ class OscServer:
             dues.append(due)
         for m, due in zip(messages, dues, strict=True):
             st.messages += 1
-            self.dispatcher.dispatch(m, due, sender_ip)
+            if not self.queries.handle(m, sender_ip, sender_port):
+                self.dispatcher.dispatch(m, due, sender_ip, sender_port)
 
     def _allowed(self, ip: str) -> bool:
         try:

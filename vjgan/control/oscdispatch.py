@@ -75,9 +75,11 @@ class OscDispatcher:
             return [p.address for p in self.registry.params() if pattern_matches(compiled, p.address)], None
         return [], None
 
-    def dispatch(self, m: WireMessage, due: float, sender_ip: str) -> None:
-        """Post `m` to every parameter it addresses (`due`: perf_counter time to apply it, 0 = next frame)."""
+    def dispatch(self, m: WireMessage, due: float, sender_ip: str, sender_port: int | None = None) -> None:
+        """Post `m` to every parameter it addresses (`due`: perf_counter time to apply it, 0 = next frame).
+        The origin names the sender's IP and UDP port, so feedback is not echoed to it."""
         st = self.stats
+        origin = f"osc:{sender_ip}" if sender_port is None else f"osc:{sender_ip}:{sender_port}"
         if self.learn.observe(m.address) is not None:
             st.learned += 1
         try:
@@ -107,7 +109,7 @@ class OscDispatcher:
                 st.bad_value += 1
                 self._report(f"OSC {m.address[:80]}: {exc}")
                 continue
-            self.queue.post(ControlMessage(target, value, origin=f"osc:{sender_ip}", due=due))
+            self.queue.post(ControlMessage(target, value, origin=origin, due=due))
             with self._posted_cv:
                 st.posted += 1
                 st.last_posted_at = time.perf_counter()

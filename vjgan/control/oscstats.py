@@ -17,7 +17,8 @@ from typing import Any
 @dataclass
 class OscStats:
     """Counters since start. Every received packet ends up in exactly one of the error counters or
-    produces messages; every message is posted, ignored, or counted as unknown/bad_value."""
+    produces messages; every message is posted, ignored, answered (a query or a feedback request), or
+    counted as unknown/bad_value."""
 
     packets: int = 0  # datagrams received (including refused ones)
     messages: int = 0  # well-formed messages parsed
@@ -28,7 +29,10 @@ class OscStats:
     oversized: int = 0  # packets above max_packet bytes, dropped unparsed
     refused: int = 0  # packets from senders outside the allowlist
     unknown: int = 0  # messages to an address that matches no parameter and no learned binding
-    bad_value: int = 0  # messages with a wrong argument count/type or a non-finite value
+    bad_value: int = 0  # messages with a wrong argument count/type or a non-finite value (or a bad query)
+    answered: int = 0  # value queries answered, feedback (un)registrations accepted (oscquery.py)
+    replies: int = 0  # value messages sent back to queries
+    reply_errors: int = 0  # replies that could not be sent
     last_error: str = ""
     last_posted_at: float = 0.0  # time.perf_counter() of the newest post (latency probes: post → frame)
 

@@ -72,6 +72,8 @@ class OscView:
     stats: str  # the server's counters, one line
     armed: str | None  # the target OSC learn waits a message for
     bindings: tuple[Binding, ...]
+    feedback: tuple[str, ...] = ()  # one line per feedback peer: "HOST:PORT  sent N  errors N"
+    feedback_stats: str = ""  # the feedback thread's counters, one line ("" when feedback is off)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,9 @@ class PanelState:
     layers: tuple[str, ...]  # bendable layers: the generator's, then its encoder's
     pca: PcaView | None  # None: no mapping network to analyse
     osc: OscView | None  # None: OSC is off
+    tempo_source: str = "analysis"  # the clock the beat follows now (vjgan.core.clock.TEMPO_SOURCES)
+    tempo_sources: tuple[str, ...] = ("analysis",)  # the enabled ones
+    tempo_status: str = ""  # the selector's and each clock's state, one line
 
 
 class PanelPort(Protocol):

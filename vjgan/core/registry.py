@@ -4,6 +4,11 @@ Single source of truth for OSC (in and out), the panel, OSC learn and docs/osc.m
 parameters they own together with an `apply` callback; callbacks only ever run on the render thread,
 when `ControlQueue.drain` applies queued messages at the start of a frame, so network and GUI threads
 never touch the generator, the mapping engine or the GL context directly.
+
+The registry also keeps every parameter's current value (`values()`): a stage registers a parameter with
+its current value as `default`, and the queue records each value it applies. The table is published as a
+new dict after each change (never mutated afterwards), so other threads (OSC queries) read it without a
+lock and the render thread never waits; `watchers` hear each batch of changes (OSC feedback).
 """
 
 from __future__ import annotations
@@ -76,23 +81,89 @@ class ControlMessage:
     due: float = 0.0  # time.perf_counter() at which to apply (OSC bundle time tags); 0 = next frame
 
 
+@dataclass(frozen=True, slots=True)
+class ParamChange:
+    """A parameter's value changed: applied by the queue (`origin` of its message, e.g. "osc:10.0.0.5:9001",
+    "panel", "midi") or re-registered by its stage with a new current value (origin "register:GROUP")."""
+
+    address: str
+    value: Any
+    origin: str
+
+
+def _initial(param: Param) -> Any:
+    """The value a registration announces: its default, coerced (None: no value, e.g. a trigger)."""
+    if param.kind == "trigger" or param.default is None:
+        return None
+    try:
+        return param.coerce(param.default)[0]
+    except ParamError:
+        return None
+
+
 class ParamRegistry:
     def __init__(self) -> None:
         self._params: dict[str, tuple[Param, Callable[[Any], None]]] = {}
         self._lock = threading.Lock()
         self.version = 0  # bumps on every change, so the panel / OSC docs know to refresh
+        self._values: dict[str, Any] = {}  # published table: replaced, never mutated
+        # called with each batch of changes, on the thread that made them (mostly the render thread): must not block
+        self.watchers: list[Callable[[tuple[ParamChange, ...]], None]] = []
 
     def register(self, param: Param, apply: Callable[[Any], None]) -> None:
         with self._lock:
             self._params[param.address] = (param, apply)
             self.version += 1
+            changes = self._publish({param.address: _initial(param)}, f"register:{param.group}")
+        self._notify(changes)
 
     def replace_group(self, group: str, items: Iterable[tuple[Param, Callable[[Any], None]]]) -> None:
         with self._lock:
             self._params = {a: pa for a, pa in self._params.items() if pa[0].group != group}
+            new: dict[str, Any] = {}
             for param, apply in items:
                 self._params[param.address] = (param, apply)
+                new[param.address] = _initial(param)
             self.version += 1
+            changes = self._publish(new, f"register:{group}")
+        self._notify(changes)
+
+    def values(self) -> dict[str, Any]:
+        """Current value of every parameter that has one (a snapshot: do not mutate). Any thread."""
+        return self._values
+
+    def record(self, changes: Iterable[ParamChange]) -> None:
+        """Publish applied values (the queue, on the render thread); the newest per address wins."""
+        latest = {c.address: c for c in changes}
+        with self._lock:
+            old = self._values
+            out = [c for c in latest.values()
+                   if c.address in self._params and (c.address not in old or old[c.address] != c.value)]
+            if out:  # copy-on-write: ~3 µs for 400 parameters, once per frame that changed something
+                self._values = {**old, **{c.address: c.value for c in out}}
+        self._notify(tuple(out))
+
+    def _publish(self, new: dict[str, Any], origin: str) -> tuple[ParamChange, ...]:
+        """Lock held. Values of (re)registered params: a None keeps the known value; unregistered ones go."""
+        table = {a: v for a, v in self._values.items() if a in self._params}
+        out = []
+        for address, value in new.items():
+            if value is None:
+                continue
+            if address not in table or table[address] != value or type(table[address]) is not type(value):
+                table[address] = value
+                out.append(ParamChange(address, value, origin))
+        self._values = table
+        return tuple(out)
+
+    def _notify(self, changes: tuple[ParamChange, ...]) -> None:
+        if not changes:
+            return
+        for watcher in list(self.watchers):
+            try:
+                watcher(changes)
+            except Exception:  # a feedback bug must not stop the render loop
+                log.exception("registry watcher failed")
 
     def get(self, address: str) -> Param | None:
         entry = self._params.get(address)
@@ -158,6 +229,7 @@ class ControlQueue:
                 continue
             heapq.heappush(self._later, (m.due, next(self._tiebreak), m))
         applied = 0
+        changes: list[ParamChange] = []
         while self._later and self._later[0][0] <= now:
             _, _, m = heapq.heappop(self._later)
             for listener in self.listeners:
@@ -172,6 +244,8 @@ class ControlQueue:
                     log.info("%s clamped to %s (range %s..%s)", m.address, value, param.minimum, param.maximum)
                 apply(value)
                 applied += 1
+                if param.kind != "trigger":
+                    changes.append(ParamChange(m.address, value, m.origin))
             except ParamError as exc:
                 self.stats.rejected += 1
                 self.stats.last_error = str(exc)
@@ -181,6 +255,8 @@ class ControlQueue:
                 self.stats.last_error = f"{m.address}: {exc}"
                 log.warning("control message %s=%r failed (%s): %s", m.address, m.value, m.origin, exc)
         self.stats.applied += applied
+        if changes:
+            self.registry.record(changes)
         return applied
 
 

@@ -334,6 +334,7 @@ class PostFXChain:
             self.order = known + [n for n in self.order if n not in known]
             for n in self.effects:
                 self.effects[n].enabled = n in known
+            self._register_params()  # the registry's current values (OSC queries, feedback) follow the chain
 
     def value(self, effect: str, name: str) -> float:
         v = self._overrides.get(effect, {}).get(name)

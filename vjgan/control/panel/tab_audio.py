@@ -6,9 +6,11 @@ from __future__ import annotations
 from imgui_bundle import imgui
 
 from vjgan.control.panel.widgets import DIM, PanelUI
+from vjgan.core.clock import TEMPO_SOURCES
 from vjgan.core.panel_state import PanelState
 
 NUDGES = (-1.0, -0.1, 0.1, 1.0)  # BPM steps of the nudge buttons
+SOURCE = "/vjgan/tempo/source"  # vjgan.app.tempo_source.ADDRESS
 
 
 class AudioTab:
@@ -52,8 +54,10 @@ class AudioTab:
         f = ui.features
         imgui.separator()
         imgui.text(f"tempo {f.tempo:6.1f} BPM   beat {f.beat_count}   "
-                   + ("held (tapped / nudged)" if st.tempo_held else "from the audio"))
+                   + (f"from {st.tempo_source}" if st.tempo_source != "analysis"
+                      else "held (tapped / nudged)" if st.tempo_held else "from the audio"))
         imgui.progress_bar(min(max(float(f.beat_phase), 0.0), 1.0), imgui.ImVec2(260, 0), "beat")
+        self._source(ui, st)
         if st.params.get("/vjgan/tempo/tap") is None:
             return  # no tempo tracker (e.g. no audio engine)
         imgui.button("TAP##tempo", imgui.ImVec2(90, 36))
@@ -73,6 +77,22 @@ class AudioTab:
             ui.post("/vjgan/app/tempo/auto", 1)
         if imgui.is_item_hovered():
             imgui.set_tooltip("/vjgan/app/tempo/auto: drop the tapped / nudged tempo, follow the audio again")
+
+    def _source(self, ui: PanelUI, st: PanelState) -> None:
+        """The tempo source combo: every source, the ones not enabled marked (choosing one says why)."""
+        if st.params.get(SOURCE) is None:
+            return
+        labels = [s if s in st.tempo_sources else f"{s} (off)" for s in TEMPO_SOURCES]
+        current = TEMPO_SOURCES.index(st.tempo_source) if st.tempo_source in TEMPO_SOURCES else 0
+        imgui.set_next_item_width(180)
+        changed, chosen = imgui.combo("tempo source", current, labels)
+        if changed and chosen != current:
+            ui.post(SOURCE, TEMPO_SOURCES[chosen])
+        if imgui.is_item_hovered():
+            imgui.set_tooltip(f"{SOURCE}: analysis | link (--link) | midi | leader")
+        if st.tempo_status:
+            imgui.same_line()
+            imgui.text_colored(DIM, st.tempo_status)
 
     def _video(self, ui: PanelUI, st: PanelState) -> None:
         """VAE-GAN video re-rendering: the source and the mix."""

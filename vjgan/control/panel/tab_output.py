@@ -71,6 +71,12 @@ class OscTab:
             return
         imgui.text(f"listening on {osc.host}:{osc.port}")
         imgui.text_colored(DIM, osc.stats)
+        imgui.text(f"feedback to {len(osc.feedback)} controller(s)" + (":" if osc.feedback else
+                                                                      " (/vjgan/feedback/register, --osc-feedback)"))
+        for line in osc.feedback:
+            imgui.bullet_text(line)
+        if osc.feedback_stats:
+            imgui.text_colored(DIM, osc.feedback_stats)
         imgui.separator()
         imgui.text(f"OSC learn: {'waiting for a message for ' + osc.armed if osc.armed else 'idle'}")
         imgui.set_next_item_width(320)
