@@ -219,12 +219,21 @@ def render_video(cfg: RenderConfig, analysis: TrackAnalysis | None = None) -> Re
     `cfg.ray` set: use `vjgan.app.offline_ray.render_video_ray`."""
     if cfg.ray is not None:
         raise ValueError("RenderConfig.ray is set: call vjgan.app.offline_ray.render_video_ray")
-    from tqdm import tqdm
-
     plan = plan_render(cfg)
-    out, n_frames, (w, h) = plan.output, plan.clip.frames, plan.size
     if analysis is None:
         analysis = analyze_track(cfg.audio, n_sections=cfg.n_sections, progress=cfg.progress)
+    threads = torch.get_num_threads()  # --threads is for this render, not for the rest of the process
+    try:
+        result = _render_single(cfg, plan, analysis)
+    finally:
+        torch.set_num_threads(threads)
+    return result
+
+
+def _render_single(cfg: RenderConfig, plan: Plan, analysis: TrackAnalysis) -> RenderResult:
+    from tqdm import tqdm
+
+    out, n_frames, (w, h) = plan.output, plan.clip.frames, plan.size
     stages = open_stages(cfg, analysis, plan.clip)
     log.info(
         "rendering %s → %s: %d frames %dx%d @ %d fps, %d sections, %.1f BPM",
