@@ -12,10 +12,14 @@ DEB_PACKAGES=(
   libgl1-mesa-dri libegl1 libegl-mesa0 libglx-mesa0 libgles2 mesa-utils xvfb xauth x11-apps xdotool
   # audio: PortAudio for sounddevice, a real (virtual) audio server for tests and headless runs
   libportaudio2 libasound2-plugins alsa-utils pulseaudio pulseaudio-utils sox libsndfile1
+  # MIDI: a JACK server (its dummy driver is a real MIDI server without a sound card) and jack_connect
+  jackd2
   # an independent OSC peer for tests, ffprobe for checking rendered videos, a C compiler for madmom
   liblo-tools ffmpeg gcc python3-dev
-  # Link tests: a private network namespace with multicast on its loopback (ip; unshare is in util-linux)
-  iproute2
+  # Link and NDI tests: private network namespaces (ip; unshare is in util-linux). NDI out: the runtime in
+  # ndi-python's wheel links the Avahi client (mDNS discovery); its test runs an avahi-daemon on a D-Bus
+  # system bus of its own inside the namespace
+  iproute2 libavahi-client3 libavahi-common3 avahi-daemon dbus
 )
 
 missing_debs() {

@@ -26,7 +26,7 @@ ROLE = {
     "models": "generators, bending,\ngenerator process",
     "render": "GL upload, post-FX,\nwindow, recorder",
     "control": "OSC in/out,\nImGui panel",
-    "video": "camera / file\nframes",
+    "video": "camera / file in,\nNDI / v4l2 out",
 }
 POS = {"cli": (0.5, 0.93), "app": (0.5, 0.76), "core": (0.5, 0.12)}
 POS |= {s: (0.09 + i * 0.164, 0.45) for i, s in enumerate(STAGES)}

@@ -90,8 +90,8 @@ class StageBuilder:
         """Rehearsal with a looped file (`audio`'s, default the running one): features from its whole-track
         analysis when there is one."""
         player = self._player(audio)
-        if player is None or self.config.rehearsal is False:
-            return None
+        if player is None or self.config.rehearsal is False or self.config.follow is not None:
+            return None  # a follower's beat is the leader's, through the live analysis's clock input
         from vjgan.audio.trackanalysis import RehearsalFeed, analyze_track
 
         path = getattr(player, "path", None) or self.audio_file
@@ -212,10 +212,18 @@ class StageBuilder:
             else:
                 off["link"] = link.status()
                 self.note(off["link"])
+        follower = getattr(getattr(self, "sync", None), "follower", None)
+        if follower is not None:  # --follow: the leader's clock (vjgan/control/follower.py), selected at start
+            clocks["leader"] = follower
+        midi = getattr(self, "midi", None)  # app/midi.py, made before this
+        if midi is not None and midi.input.port is not None:
+            clocks["midi"] = midi.clock  # MIDI clock on the --midi-in port
+        elif self.config.midi_in:
+            off["midi"] = "the MIDI input did not open (see the notes)"
         sources = TempoSources(clocks, lambda: self.audio, self.bus, self.note, off=off)
         sources.register(self.registry)
         try:
-            sources.select(self.config.tempo_source)
+            sources.select("leader" if follower is not None else self.config.tempo_source)
         except UserError as exc:
             log.warning("%s", exc)
         return sources

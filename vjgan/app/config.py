@@ -38,8 +38,22 @@ class LiveConfig:
     analyze: bool = False  # analyse the file (cached, progress bar) before the show starts
     video: str | None = None  # VAE-GAN: re-render this video source (camera, camera:N, /dev/videoN, file, black)
     video_mix: float = 1.0  # 1 = the encoded frame's latent replaces the mapped latent, 0 = mapping only
+    # several outputs in step (app/follow.py, docs/live.md "Two projectors")
+    lead: tuple[str, int] | None = None  # listen for followers on (host, port)
+    follow: tuple[str, int] | None = None  # the leader's (host, port)
+    quantise: str = "beat"  # leader: mirrored changes land on the next "beat", "bar", or at once ("off")
+    follow_ignore: tuple[str, ...] = ()  # follower: address prefixes of mirrored changes it ignores
+    sync_lost_after: float = 1.5  # follower: seconds without the leader's clock before it free-runs
+    region: tuple[float, float] | None = None  # show only this horizontal slice (0..1) of the generated frame
+    widescreen: str | None = None  # StyleGAN: "mirror" (twice as wide) or "16:9"
     # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
     # the folders of the --audio and --video files are always added
     media_dirs: list[Path] | None = None
+    # video outs started with the show, kind → target: {"ndi": NAME, "v4l2": "/dev/videoN", "syphon": NAME,
+    # "spout": NAME} (vjgan/app/outputs.py); the panel and OSC start and stop them live
+    outputs: dict[str, str] = field(default_factory=dict)
     link: bool = False  # join an Ableton Link session: a tempo source, and led by vjgan's tempo otherwise
     tempo_source: str = "analysis"  # the clock the beat follows at start (vjgan.core.clock.TEMPO_SOURCES)
+    midi_in: str | None = None  # MIDI input port (a name, part of one, or "virtual[:NAME]"); None = no MIDI in
+    midi_out: str | None = None  # MIDI feedback out to the bound controls (same forms)
+    midi_api: str = "auto"  # "jack", "alsa", or "auto": JACK when a JACK server runs, else ALSA

@@ -24,7 +24,9 @@ from vjgan.app.actions import AppActions
 from vjgan.app.build import StageBuilder
 from vjgan.app.config import LiveConfig
 from vjgan.app.metrics import LoopMetrics
+from vjgan.app.midi import make_live_midi
 from vjgan.app.oscfeedback import make_feedback
+from vjgan.app.outputs import VideoOutputs, output_params
 from vjgan.app.panel_port import LivePanelPort, PanelHost
 from vjgan.app.params import app_params
 from vjgan.app.tempo_source import TempoSources
@@ -83,6 +85,7 @@ def register_all(registry: ParamRegistry) -> None:
     finally:
         ctx.release()
     registry.replace_group("app", app_params(None))
+    registry.replace_group("output", output_params(None))
 
 
 class LiveApp(AppActions, StageBuilder):
@@ -107,6 +110,7 @@ class LiveApp(AppActions, StageBuilder):
         self.window = None
         self.panels = PanelHost(LivePanelPort(self))
         self.osc = None
+        self.midi = None  # LiveMidi (app/midi.py)
         self.osc_out = None
         self.recorder = None
         self.png = None
@@ -123,6 +127,8 @@ class LiveApp(AppActions, StageBuilder):
         self.audio_file = config.audio
         self.media_dirs = self._media_dirs(config)
         self.generator = self._load_generator(config.model, config.gen_device)
+        if config.widescreen is not None:  # on the parent's copy first: a model without it fails before anything starts
+            self.generator.set_widescreen(config.widescreen)
         self.video = None  # VideoInput
         self.video_encoder = None  # FrameEncoderThread
         self.video_mix = min(max(float(config.video_mix), 0.0), 1.0)
@@ -136,6 +142,14 @@ class LiveApp(AppActions, StageBuilder):
         self.mapping.on_pca.append(self._pca_done)
         self.learn = self._make_learn()
         self.gen_thread = self._make_gen_thread()
+        if config.widescreen is not None:
+            self.gen_thread.set_widescreen(config.widescreen)
+        self.sync = None  # SyncHub: leader and/or follower (app/follow.py)
+        if config.lead is not None or config.follow is not None:
+            from vjgan.app.follow import SyncHub
+
+            self.sync = SyncHub(self, config.lead, config.follow, config.quantise, config.follow_ignore,
+                                config.sync_lost_after, config.osc_allow)
 
         if config.headless:
             from vjgan.render.window import headless_context
@@ -153,15 +167,21 @@ class LiveApp(AppActions, StageBuilder):
         # uniforms are the mapping engine's targets (/vjgan/target/shader.*); the chain adds the on/off switches
         self.chain.register(self.registry, uniforms=False)
         self.uploader = FrameUploader(self.ctx)
+        self.uploader.region = config.region
         self._register_app_params()
         if config.out is not None:
             config.out.mkdir(parents=True, exist_ok=True)
             self.png = PngWriter(config.out)
         if config.record is not None:
             self._start_recorder(config.record)
+        self.outputs = VideoOutputs(self.note, config.fps)  # NDI, v4l2, Syphon, Spout (vjgan/app/outputs.py)
+        self.outputs.register(self.registry)
+        for kind, target in config.outputs.items():
+            self.outputs.start(kind, target)
         if not config.headless and config.panel:
             self.open_panel()
         self._register_transport()
+        self.midi = make_live_midi(self)  # app/midi.py: --midi-in / --midi-out, bindings in presets
         self.tempo_sources = self._make_tempo_sources()  # tempo_source.py: analysis, Link, MIDI clock, leader
         self.feedback = make_feedback(self)  # OscFeedback: changed values to controllers (oscfeedback.py)
         if config.osc_port is not None:
@@ -201,7 +221,7 @@ class LiveApp(AppActions, StageBuilder):
         self.tempo_sources.start()
         if self.video_encoder is not None:
             self.video_encoder.start()
-        for part in (self.feedback, self.osc, self.osc_out):
+        for part in (self.feedback, self.osc, self.osc_out, self.sync, self.midi):
             if part is not None:
                 part.start()
         self._running = True
@@ -237,11 +257,13 @@ class LiveApp(AppActions, StageBuilder):
                 log.warning("stopping %s: %s", name, exc)
             took[name] = (time.perf_counter() - t) * 1000
 
+        if self.sync is not None:
+            timed("sync", self.sync.stop)  # the follower says bye; the leader's followers notice the silence
         timed("mapping", self.mapping.stop_loader)
         timed("worker", lambda: self.worker.stop(1.0))  # a job in progress gets 1 s, queued ones are dropped
         timed("shader watcher", self.chain.unwatch)
-        for part in (self.tempo_sources, self.osc, self.feedback, self.osc_out, self.video_encoder, self.video,
-                     self.gen_thread, self.audio, *self.audio_in_flight):
+        for part in (self.tempo_sources, self.osc, self.feedback, self.osc_out, self.midi, self.video_encoder,
+                     self.video, self.gen_thread, self.audio, *self.audio_in_flight):
             if part is not None:
                 timed(type(part).__name__, part.stop)
         for panel in self.panels.take_all():
@@ -250,6 +272,7 @@ class LiveApp(AppActions, StageBuilder):
             timed("png", self.png.close)
         if self.recorder is not None:
             timed("recorder", self.recorder.close)
+        timed("outputs", self.outputs.close)
         if self.config.out is not None:
             (self.config.out / "frames.json").write_text(json.dumps({"fps": self.config.fps,
                                                                      "frames": self.metrics.frame_log}))
@@ -305,6 +328,8 @@ class LiveApp(AppActions, StageBuilder):
         self.queue.drain(t0)
         features = self._frame_features()
         self.features = features
+        if self.sync is not None and self.sync.frame(features, t0):  # changes held for this beat
+            self.queue.drain(t0)
         params = self._map_and_submit(features, t0)
         t1 = time.perf_counter()
 
@@ -337,8 +362,8 @@ class LiveApp(AppActions, StageBuilder):
         t3 = time.perf_counter()
 
         image = None
-        if self.png is not None or self.recorder is not None:
-            image = self.chain.read()
+        if self.outputs.wants_frame() or self.png is not None or self.recorder is not None:
+            image = self.chain.read()  # one readback for all of them
         if self.window is not None and self.screen is not None:
             self.chain.present(self.screen, (0, 0, *out_size))
             self.window.swap()
@@ -348,6 +373,8 @@ class LiveApp(AppActions, StageBuilder):
         if self.recorder is not None and image is not None:
             self.recorder.add(image, features.time, t4)
             self.stats.recorder_dropped = self.recorder.stats.dropped
+        if image is not None:
+            self.outputs.send(image, features.time)  # never waits: each output drops when behind
 
         # the panel draws on its own thread: here only its window's close flag, a state copy when it
         # asked for one, and its frame costs for the stats; nothing waits for a panel frame
@@ -357,7 +384,7 @@ class LiveApp(AppActions, StageBuilder):
 
             glfw.poll_events()
         self.metrics.account(features, frame, uploaded, (t0, t1, t2, t3, t4), getattr(self.audio, "stats", None),
-                             getattr(self.gen_thread, "stats", None))
+                             getattr(self.gen_thread, "stats", None), self.mapping.cur.preset.name)
 
     def _map_and_submit(self, features: Features, now: float) -> FrameParams:
         """Features → params → generator (latest wins, never waits). Once per displayed frame,

@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vjgan.core.clock import TEMPO_SOURCES
 from vjgan.core.errors import UserError
@@ -31,6 +31,62 @@ def _host_port(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:9001 (got {text!r})")
     return host, int(port)
+
+
+def _lead(text: str) -> tuple[str, int]:
+    """--lead PORT or HOST:PORT (HOST default: --osc-host's default, loopback)."""
+    if text.strip().isdigit():
+        text = f"127.0.0.1:{text.strip()}"
+    try:
+        return _host_port(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"--lead expects PORT or HOST:PORT, e.g. 9100 or 0.0.0.0:9100 "
+                                         f"(got {text!r})") from exc
+
+
+def _follow(text: str) -> tuple[str, int]:
+    try:
+        return _host_port(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"--follow expects HOST:PORT of the leader, e.g. 192.168.1.10:9100 "
+                                         f"(got {text!r})") from exc
+
+
+_REGIONS = {"full": None, "left": (0.0, 0.5), "right": (0.5, 1.0)}
+
+
+def _region(text: str) -> tuple[float, float] | None:
+    """left, right, full, or X0:X1 fractions of the width (e.g. 0.25:0.75)."""
+    if text in _REGIONS:
+        return _REGIONS[text]
+    a, sep, b = text.partition(":")
+    try:
+        x0, x1 = float(a), float(b)
+    except ValueError:
+        x0 = x1 = -1.0
+    if not sep or not 0.0 <= x0 < x1 <= 1.0:
+        raise argparse.ArgumentTypeError(f"--region expects left, right, full or X0:X1 with 0 <= X0 < X1 <= 1 "
+                                         f"(got {text!r})")
+    return x0, x1
+
+
+def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
+    """Several outputs in step (docs/live.md, "Two projectors")."""
+    parser.add_argument("--lead", type=_lead, metavar="[HOST:]PORT",
+                        help="be the leader: followers register on this UDP port (HOST default 127.0.0.1; "
+                             "0.0.0.0 for followers on the LAN) and get its clock and every control change")
+    parser.add_argument("--follow", type=_follow, metavar="HOST:PORT",
+                        help="follow the leader at HOST:PORT: its tempo and beat, its control changes on its beat")
+    parser.add_argument("--quantise", choices=("beat", "bar", "off"), default="beat",
+                        help="leader: mirrored changes land on the next beat (default), the next bar, or at once")
+    parser.add_argument("--follow-ignore", action="append", metavar="GROUP[,...]",
+                        help="follower: ignore these mirrored changes: preset, params, latents, or an address "
+                             "prefix (repeatable); e.g. 'preset,params' to run its own preset")
+    parser.add_argument("--region", type=_region, metavar="left|right|full|X0:X1",
+                        help="show only this horizontal part of the generated picture (one projector's half)")
+    parser.add_argument("--widescreen", choices=("mirror", "16:9"),
+                        help="StyleGAN models: a twice-as-wide picture ('mirror') or 16:9; with --region, "
+                             "two projectors show the halves of one panorama")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +114,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--osc-allow", action="append", metavar="IP[,IP...]",
                         help="accept OSC only from these sender IPs or networks (192.168.1.20, 192.168.1.0/24; "
                              "repeatable); others are dropped and logged. Recommended with --osc-host 0.0.0.0")
+    parser.add_argument("--midi-in", metavar="PORT|virtual",
+                        help="MIDI input: a port name (or part of one), or 'virtual' / 'virtual:NAME' for a port "
+                             "other programs connect to; controls bind by MIDI learn, clock is tempo source 'midi'")
+    parser.add_argument("--midi-out", metavar="PORT|virtual",
+                        help="MIDI feedback out: bound parameters' values back to the controller (LEDs, motor faders)")
+    parser.add_argument("--midi-api", choices=("auto", "jack", "alsa"), default="auto",
+                        help="MIDI server: JACK or the ALSA sequencer (default auto: JACK when jackd runs)")
     parser.add_argument("--media-dir", action="append", type=Path, metavar="DIR",
                         help="a folder OSC and the panel may open audio, video and images from (repeatable; "
                              "default: the working folder, ~/Music, ~/Videos, ~/Pictures). The folders of "
@@ -80,17 +143,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="VAE-GAN models: re-render a video source: camera, camera:N, /dev/videoN, a file, black")
     parser.add_argument("--video-mix", type=float, default=1.0, metavar="X",
                         help="1 = the video frame's latent replaces the mapped one (default), 0 = mapping only")
+    parser.add_argument("--out-ndi", metavar="NAME",
+                        help="send the output frames as the NDI source NAME (receivers see 'HOST (NAME)')")
+    parser.add_argument("--out-v4l2", metavar="/dev/videoN",
+                        help="send the output frames to a v4l2loopback virtual camera (see docs/live.md, Outputs)")
+    parser.add_argument("--out-syphon", metavar="NAME", help="macOS: publish the output frames as a Syphon server")
+    parser.add_argument("--out-spout", metavar="NAME", help="Windows: send the output frames as a Spout sender")
     parser.add_argument("--link", action="store_true",
                         help="join an Ableton Link session (peers found by multicast on the LAN): a tempo source, "
                              "and vjgan's tempo leads the session while another source is selected")
     parser.add_argument("--tempo-source", default="analysis", choices=TEMPO_SOURCES,
-                        help="the clock the beat follows at start (default analysis; link implies --link); "
+                        help="the clock the beat follows at start (default analysis; link implies --link; "
+                             "--follow selects leader); "
                              "/vjgan/tempo/source switches it live")
     parser.add_argument("--gen-device", default="cpu", help="torch device for the generator (cpu, cuda)")
     parser.add_argument("--gen-threads", type=int, default=1, metavar="N",
                         help="torch threads of the generator process (default 1; more on a machine with idle cores)")
     parser.add_argument("--gen-in-process", action="store_true",
                         help="run the generator as a thread of the app instead of its own process")
+    add_sync_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,8 +201,11 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
     for folder in args.media_dir or []:
         if not folder.is_dir():
             raise UserError(f"--media-dir {folder}: no such folder")
+    outputs = {kind: str(getattr(args, f"out_{kind}")) for kind in ("ndi", "v4l2", "syphon", "spout")
+               if getattr(args, f"out_{kind}", None) is not None}
     allow = [a.strip() for item in args.osc_allow for a in item.split(",") if a.strip()] if args.osc_allow else None
     return LiveConfig(
+        **_sync_config(args),
         audio=audio, device=args.device, model=model, preset=args.preset, headless=args.headless,
         frames=args.frames, out=args.out, size=args.size, monitor=args.monitor, fps=args.fps,
         panel=not args.no_panel, osc_port=args.osc_port, osc_host=args.osc_host, osc_allow=allow,
@@ -139,8 +213,22 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         crossfade_ms=args.crossfade, gen_device=args.gen_device, shaders_dir=args.shaders,
         osc_out=args.osc_out, osc_feedback=args.osc_feedback, rehearsal=args.rehearsal, analyze=args.analyze,
         video=args.video, video_mix=args.video_mix, gen_process=not args.gen_in_process,
-        gen_threads=args.gen_threads, link=args.link, tempo_source=args.tempo_source,
+        gen_threads=args.gen_threads, link=args.link, tempo_source=args.tempo_source, outputs=outputs,
+        midi_in=args.midi_in, midi_out=args.midi_out, midi_api=args.midi_api,
     )
+
+
+def _sync_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The LiveConfig fields of leading, following and output regions, checked."""
+    from vjgan.app.follow import ignore_prefixes
+
+    if args.lead is not None and args.follow is not None and args.lead == args.follow:
+        raise UserError("--lead and --follow name the same address: an instance cannot follow itself")
+    ignore = ignore_prefixes(args.follow_ignore)
+    if ignore and args.follow is None:
+        raise UserError("--follow-ignore filters what a follower receives: it needs --follow HOST:PORT")
+    return {"lead": args.lead, "follow": args.follow, "quantise": args.quantise, "follow_ignore": ignore,
+            "region": args.region, "widescreen": args.widescreen}
 
 
 def _exit_now(rc: int) -> None:

@@ -26,7 +26,7 @@ class LoopMetrics:
         self.frame_times: deque[float] = deque(maxlen=600)  # ms between display ticks
         self.stage_hist: dict[str, deque[float]] = {s: deque(maxlen=120) for s in STAGES}
         self.seq_info: dict[int, tuple[float, float]] = {}  # params seq → (features wall, audio time)
-        self.frame_log: list[dict[str, float]] = []  # per frame, when `log_frames` (headless PNG runs)
+        self.frame_log: list[dict[str, Any]] = []  # per frame, when `log_frames` (headless PNG runs)
         self.log_frames = log_frames
 
     def submitted(self, seq: int, wall: float, audio_time: float) -> None:
@@ -43,7 +43,7 @@ class LoopMetrics:
             self.stats.late_frames += 1
 
     def account(self, features: Features, frame: Any, uploaded: bool, ts: tuple[float, ...],
-                audio_stats: Any, gen_stats: Any) -> None:
+                audio_stats: Any, gen_stats: Any, preset: str = "") -> None:
         """One displayed frame: `ts` = (start, mapped, uploaded, rendered, presented) perf_counter times;
         `frame` the generated frame shown (None: the previous one), `uploaded` whether it is new."""
         t0, t1, t2, t3, t4 = ts
@@ -85,4 +85,7 @@ class LoopMetrics:
                 "index": s.frames - 1, "wall": t4, "audio_time": features.time, "onset": features.onset,
                 "rms": features.rms, "gen_seq": frame.seq if frame is not None else -1,
                 "gen_audio_time": seq_time, "latency_ms": s.latency_ms,
+                "feature_wall": features.wall, "tempo": features.tempo, "beat_count": features.beat_count,
+                "beat_phase": features.beat_phase,
+                "preset": preset,
             })

@@ -77,6 +77,23 @@ class LivePanelPort:
     def unbind(self, source: str) -> None:
         self.app.learn.unbind(source)
 
+    def midi_learn(self, address: str, takeover: str = "jump", value: object = None) -> None:
+        midi = getattr(self.app, "midi", None)
+        if midi is None:
+            self.app.note("MIDI is off: start with --midi-in PORT|virtual (see docs/live.md)")
+            return
+        midi.arm(address, takeover, value)
+
+    def midi_cancel_learn(self) -> None:
+        midi = getattr(self.app, "midi", None)
+        if midi is not None:
+            midi.learn.cancel()
+
+    def midi_unbind(self, source: str) -> None:
+        midi = getattr(self.app, "midi", None)
+        if midi is not None:
+            midi.router.unbind(source)
+
     def snapshot(self) -> PanelState:
         self._params = ParamTable.of(self.app.registry, self._params)
         return build_panel_state(self.app, self._params)
@@ -132,9 +149,11 @@ def build_panel_state(app: LiveParts, params: ParamTable) -> PanelState:
         layers=tuple(getattr(gen, "layer_names", ())) + tuple(getattr(gen, "encoder_layer_names", ())),
         pca=_pca_view(getattr(m, "pca", None)),
         osc=_osc_view(getattr(app, "osc", None), getattr(app, "feedback", None)),
+        outputs=app.outputs.views() if getattr(app, "outputs", None) is not None else (),
         tempo_source=str(getattr(sources, "source", "analysis")),
         tempo_sources=sources.available() if sources is not None else ("analysis",),
         tempo_status=sources.status() if sources is not None else "",
+        midi=app.midi.view() if getattr(app, "midi", None) is not None else None,
     )
 
 

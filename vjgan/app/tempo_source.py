@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 
 GROUP = "tempo_source"
 ADDRESS = "/vjgan/tempo/source"
-ENABLE_HINT = {"link": "start with --link", "midi": "start with a MIDI clock input",
-               "leader": "start with a leader to follow"}
+ENABLE_HINT = {"link": "start with --link", "midi": "start with --midi-in PORT|virtual",
+               "leader": "start with --follow HOST:PORT"}
 
 
 class TempoSources:
@@ -89,7 +89,8 @@ class TempoSources:
 
     def params(self) -> list[tuple[Param, Callable[[Any], None]]]:
         return [(Param(ADDRESS, "str", "tempo and beat from: " + " | ".join(TEMPO_SOURCES) + " (enabled ones: "
-                       "Link with --link); an external clock replaces the analysis, tap and nudge", group=GROUP),
+                       "Link with --link, MIDI clock with --midi-in); an external clock replaces the analysis, tap "
+                       "and nudge", group=GROUP),
                  self.select)]
 
     def register(self, registry: ParamRegistry) -> None:

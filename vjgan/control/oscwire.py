@@ -149,8 +149,8 @@ def _pad(b: bytes) -> bytes:
     return b + b"\x00" * (4 - len(b) % 4)
 
 
-def encode_message(address: str, args: Sequence[Any] = ()) -> bytes:
-    """One OSC message; bool → T/F, int → i, float → f, str → s, bytes → b."""
+def encode_message(address: str, args: Sequence[Any] = (), doubles: bool = False) -> bytes:
+    """One OSC message; bool → T/F, int → i, float → f (d with `doubles`: times, beats), str → s, bytes → b."""
     tags = [","]
     data = []
     for a in args:
@@ -160,8 +160,8 @@ def encode_message(address: str, args: Sequence[Any] = ()) -> bytes:
             tags.append("i")
             data.append(struct.pack(">i", a))
         elif isinstance(a, float):
-            tags.append("f")
-            data.append(struct.pack(">f", a))
+            tags.append("d" if doubles else "f")
+            data.append(struct.pack(">d" if doubles else ">f", a))
         elif isinstance(a, str):
             tags.append("s")
             data.append(_pad(a.encode("utf-8")))

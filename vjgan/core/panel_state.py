@@ -20,6 +20,7 @@ from typing import Protocol
 
 from vjgan.core.bindings import Binding
 from vjgan.core.features import Features
+from vjgan.core.midi_binding import MidiBinding
 from vjgan.core.registry import ControlMessage, Param, ParamRegistry
 from vjgan.core.stats import LiveStats
 
@@ -76,6 +77,33 @@ class OscView:
     feedback_stats: str = ""  # the feedback thread's counters, one line ("" when feedback is off)
 
 
+@dataclass(frozen=True, slots=True)
+class MidiView:
+    """MIDI in and out, MIDI learn and the MIDI clock (shown only when the app has MIDI)."""
+
+    in_port: str | None  # None: not opened
+    out_port: str | None
+    stats: str  # the input's counters, one line
+    armed: str | None  # the target MIDI learn waits a control for
+    bindings: tuple[MidiBinding, ...]
+    clock: str  # the MIDI clock's state, one line
+
+
+@dataclass(frozen=True, slots=True)
+class OutputView:
+    """One kind of video out (NDI, v4l2, Syphon, Spout) and its sender's counters."""
+
+    kind: str  # "ndi", "v4l2", "syphon", "spout": /vjgan/output/<kind>/...
+    what: str  # the kind in words
+    target_word: str  # what the target is: "source name", "device"
+    target: str
+    running: bool
+    sent: int
+    dropped: int
+    errors: int
+    error: str  # why it is not running, or the newest send failure
+
+
 @dataclass(frozen=True)
 class ParamTable:
     """The registry's parameters at one version, sorted by address; rebuilt only when the registry changed,
@@ -130,9 +158,11 @@ class PanelState:
     layers: tuple[str, ...]  # bendable layers: the generator's, then its encoder's
     pca: PcaView | None  # None: no mapping network to analyse
     osc: OscView | None  # None: OSC is off
+    outputs: tuple[OutputView, ...] = ()  # the video outs, one per kind
     tempo_source: str = "analysis"  # the clock the beat follows now (vjgan.core.clock.TEMPO_SOURCES)
     tempo_sources: tuple[str, ...] = ("analysis",)  # the enabled ones
     tempo_status: str = ""  # the selector's and each clock's state, one line
+    midi: MidiView | None = None  # None: MIDI is off
 
 
 class PanelPort(Protocol):
@@ -166,3 +196,13 @@ class PanelPort(Protocol):
 
     def unbind(self, source: str) -> None:
         """Remove the OSC learn binding of an incoming address."""
+
+    def midi_learn(self, address: str, takeover: str = "jump", value: object = None) -> None:
+        """Arm MIDI learn for a registry address: the next CC, note or pitch bend binds to it (a note sends
+        `value` when given). A bad address is a note for the user, not an error; without MIDI, nothing."""
+
+    def midi_cancel_learn(self) -> None:
+        """Disarm MIDI learn."""
+
+    def midi_unbind(self, source: str) -> None:
+        """Remove the MIDI binding of a control (its `MidiBinding.source`, e.g. 'cc 7 ch 1')."""

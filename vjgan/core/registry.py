@@ -210,6 +210,9 @@ class ControlQueue:
         self._tiebreak = itertools.count()
         self.stats = ControlStats()
         self.listeners: list[Callable[[ControlMessage], None]] = []  # e.g. OSC learn in the panel
+        # render thread, before a message is scheduled: True = the gate took it (a leader holds changes
+        # until the next beat and mirrors them to its followers; vjgan/app/follow.py)
+        self.gate: Callable[[ControlMessage], bool] | None = None
 
     def post(self, message: ControlMessage) -> None:
         if len(self._inbox) >= self.max_pending:
@@ -224,6 +227,8 @@ class ControlQueue:
         now = time.perf_counter() if now is None else now
         while self._inbox:
             m = self._inbox.popleft()
+            if self.gate is not None and self.gate(m):
+                continue
             if len(self._later) >= self.max_pending and m.due > now:
                 self.stats.dropped += 1
                 continue

@@ -25,6 +25,7 @@ class LiveStats:
     audio_status: str = ""  # AudioStats.status: "ok", or restarts / frozen features of the analysis
     recorder_dropped: int = 0
     last_present: float = 0.0  # perf_counter() when the newest frame was presented / read back
+    sync: str = ""  # leader / follower state ("" when neither): followers, offset, "leader lost"
     onset_frames: int = 0  # generated frames for an onset shown as soon as ready, between display ticks
 
     def copy(self) -> LiveStats:

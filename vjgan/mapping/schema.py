@@ -354,6 +354,18 @@ def _check_osc(c: _Checker, osc: dict[str, Any] | None) -> None:
             c.error(f"osc.bindings[{i}]", str(exc))
 
 
+def _check_midi(c: _Checker, midi: dict[str, Any] | None) -> None:
+    """MIDI bindings ([[midi.bindings]]) are the control stage's too: checked here so a bad one fails at load."""
+    if not midi:
+        return
+    from vjgan.core.midi_binding import bindings_from_dict
+
+    try:
+        bindings_from_dict(midi, where="midi.bindings")
+    except UserError as exc:
+        c.error("midi", str(exc))
+
+
 def parse_preset(
     raw: dict[str, Any],
     text: str = "",
@@ -450,6 +462,7 @@ def parse_preset(
         if k in raw:
             p.extra[k] = c.table(raw[k], k)
     _check_osc(c, p.extra.get("osc"))
+    _check_midi(c, p.extra.get("midi"))
 
     routes = raw.get("routes", [])
     if not isinstance(routes, list):

@@ -37,6 +37,11 @@ class VaeGanConfig:
     channel_base: int = 4096  # channels at resolution r = min(channel_max, channel_base // r)
     channel_max: int = 256
     mapping_layers: int = 4
+    # how random latents are drawn. "prior": z ~ N(0, I) of the VAE's size through the latent map, so random
+    # samples land where reconstructions do. "mapping" (checkpoints from before #16's fix): a separate
+    # mapping network; on real photos it collapsed to one texture near w_avg (diversity 0.10 of the
+    # photos', against 0.46 through the latent map in the same model)
+    sampling: str = "prior"
 
     def channels(self, res: int) -> int:
         return max(8, min(self.channel_max, self.channel_base // res))
@@ -48,12 +53,14 @@ class VaeGanConfig:
     @classmethod
     def from_dict(cls, d: dict) -> VaeGanConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**({"sampling": "mapping"} | {k: v for k, v in d.items() if k in known}))
 
     def validate(self) -> None:
         r = self.resolution
         if r < 8 or r & (r - 1):
             raise UserError(f"VAE-GAN resolution must be a power of two ≥ 8, got {r}")
+        if self.sampling not in ("prior", "mapping"):
+            raise UserError(f"VAE-GAN sampling {self.sampling!r}: expected 'prior' or 'mapping'")
 
 
 def _lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -254,7 +261,7 @@ class VaeGan(Generator):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
-        self.z_dim, self.w_dim = cfg.z_dim, cfg.w_dim
+        self.z_dim, self.w_dim = (cfg.vae_dim if cfg.sampling == "prior" else cfg.z_dim), cfg.w_dim
         self.img_resolution = cfg.resolution
         self.img_channels = 3
         self.synthesis_net = SynthesisNet(cfg)
@@ -263,7 +270,7 @@ class VaeGan(Generator):
         n = self.num_ws
         a, b = max(1, round(n / 3)), max(2, round(2 * n / 3))
         self.layer_groups = {"coarse": (0, a), "middle": (a, b), "fine": (b, n)}
-        self.mapping_net = MappingNet(cfg)
+        self.mapping_net = MappingNet(cfg) if cfg.sampling == "mapping" else None
         self.encoder = Encoder(cfg)
         self.vae_decoder = VaeDecoder(cfg)
         self.latent_map = LatentMap(cfg, n)
@@ -271,6 +278,11 @@ class VaeGan(Generator):
 
     # --- Generator interface -------------------------------------------------------------------
     def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        if self.mapping_net is None:  # "prior": the VAE's prior through the latent map, W+
+            ws = self.latent_map(z, self.w_avg_buf)
+            if truncation_psi != 1.0:  # towards the prior's centre, z = 0
+                ws = self.latent_map(torch.zeros_like(z[:1]), self.w_avg_buf).lerp(ws, truncation_psi)
+            return ws
         w = self.mapping_net(z)
         if truncation_psi != 1.0:
             w = self.w_avg_buf.lerp(w, truncation_psi)
@@ -284,6 +296,9 @@ class VaeGan(Generator):
 
     @property
     def w_avg(self) -> torch.Tensor:
+        if self.mapping_net is None:  # the prior's centre, averaged over layers (one w like StyleGAN's)
+            with torch.no_grad():
+                return self.latent_map(self.w_avg_buf.new_zeros(1, self.z_dim), self.w_avg_buf)[0].mean(0)
         return self.w_avg_buf
 
     # --- hooks shared with StyleGAN2 (bending, rewrite, noise, vjgan_format) -------------------

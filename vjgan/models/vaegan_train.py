@@ -145,7 +145,8 @@ class Trainer:
         m, c = self.model, self.cfg
         betas = (0.0, 0.99)
         self.opt_vae = torch.optim.Adam([*m.encoder.parameters(), *m.vae_decoder.parameters()], lr=c.lr)
-        gen = [*m.synthesis_net.parameters(), *m.mapping_net.parameters(), *m.latent_map.parameters()]
+        mapping = [] if m.mapping_net is None else [*m.mapping_net.parameters()]
+        gen = [*m.synthesis_net.parameters(), *mapping, *m.latent_map.parameters()]
         self.opt_g = torch.optim.Adam(_lr_groups(gen, c.lr_mode), lr=c.lr_gan, betas=betas)
         self.opt_c = torch.optim.Adam(_lr_groups(self.critic.parameters(), c.lr_mode), lr=c.lr_gan, betas=betas)
         self._apply_lrs()
@@ -274,7 +275,8 @@ class Trainer:
         grad_g = grad_norm(p for group in self.opt_g.param_groups for p in group["params"])
         self.opt_g.step()
         with torch.no_grad():
-            m.w_avg_buf.lerp_(ws_rand[:, 0].mean(0), 0.02)
+            if m.mapping_net is not None:  # "prior" sampling: latent-map offsets are relative to a fixed w_avg
+                m.w_avg_buf.lerp_(ws_rand[:, 0].mean(0), 0.02)
             beta = min(c.ema_beta, (1 + self.step) / (10 + self.step))  # short memory early on
             for pe, p in zip(self.ema.parameters(), m.parameters(), strict=True):
                 pe.lerp_(p, 1 - beta)

@@ -38,6 +38,9 @@ class FrameUploader:
         self.seq = -1
         self.frame_wall = 0.0  # perf_counter() when the current frame was uploaded (for crossfades)
         self.stats = UploadStats()
+        # (x0, x1) in 0..1: only this horizontal slice of each frame is shown (one projector's half of a
+        # panorama, see docs/live.md "Two projectors"); None = the whole frame
+        self.region: tuple[float, float] | None = None
 
     def _ensure(self, w: int, h: int) -> None:
         if (w, h) == self.size:
@@ -63,6 +66,10 @@ class FrameUploader:
             if image.device.type != "cpu":
                 image = image.cpu()
             image = image.numpy()
+        if self.region is not None:
+            w = image.shape[1]
+            x0 = min(int(round(self.region[0] * w)), w - 1)
+            image = image[:, x0 : max(int(round(self.region[1] * w)), x0 + 1)]
         image = np.ascontiguousarray(image, dtype=np.uint8)
         h, w = image.shape[:2]
         if image.ndim == 2 or image.shape[2] != 4:

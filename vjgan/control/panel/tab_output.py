@@ -1,5 +1,6 @@
-"""The show's tabs: Effects (the post-FX chain), Presets (load, crossfade, save), OSC (server, OSC learn) and
-Stats (the render loop's and the panel's own costs)."""
+"""The show's tabs: Effects (the post-FX chain), Presets (load, crossfade, save), OSC (server, OSC learn),
+Outputs (video out to other apps: NDI, v4l2, Syphon, Spout) and Stats (the render loop's and the panel's own
+costs)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,41 @@ class OscTab:
                 ui.port.unbind(b.source)
             imgui.same_line()
             imgui.text(f"{b.source} -> {b.target}{' (scaled)' if b.scale else ''}")
+
+
+class OutputsTab:
+    """Start, stop and rename each video out; what it sent and dropped (the app's `OutputView`s)."""
+
+    name = "Outputs"
+
+    def __init__(self) -> None:
+        self.targets: dict[str, str] = {}  # kind → the text being edited
+
+    def draw(self, ui: PanelUI, st: PanelState) -> None:
+        for view in st.outputs:
+            kind = view.kind
+            ch, on = imgui.checkbox(f"{view.what}##out_{kind}", view.running)
+            if ch:
+                ui.post(f"/vjgan/output/{kind}/enabled", on)
+            text = self.targets.setdefault(kind, view.target)
+            imgui.set_next_item_width(220)
+            _, self.targets[kind] = imgui.input_text(f"{view.target_word}##out_target_{kind}", text)
+            imgui.same_line()
+            if imgui.button(f"set##out_set_{kind}") and self.targets[kind] != view.target:
+                ui.post(f"/vjgan/output/{kind}/{'device' if kind == 'v4l2' else 'name'}", self.targets[kind])
+            if view.running or view.sent:
+                imgui.text_colored(DIM, f"sent {view.sent}   dropped {view.dropped}   errors {view.errors}")
+            if view.error:
+                _wrapped(RED, view.error)  # the setup command in it must be readable whole
+            imgui.separator()
+        _wrapped(DIM, "each output sends from its own thread through a 2-frame queue: a slow receiver makes it drop "
+                      "frames (counted above), never the show (docs/live.md, Outputs)")
+
+
+def _wrapped(colour: imgui.ImVec4, text: str) -> None:
+    imgui.push_style_color(imgui.Col_.text, colour)
+    imgui.text_wrapped(text)
+    imgui.pop_style_color()
 
 
 class StatsTab:

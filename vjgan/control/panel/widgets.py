@@ -34,6 +34,12 @@ class PanelUI:
         self.part_costs: dict[str, deque[float]] = {k: deque(maxlen=64) for k in ("ui", "draw", "swap")}
         self.swaps_after_present = 0  # panel swaps made right after an output present (the normal case)
         self.swaps_unsynced = 0  # panel swaps made because the output presented nothing for a while
+        self.midi_learn_mode = False  # MIDI tab: a click on a parameter's widget arms MIDI learn for it
+        self.midi_takeover = "jump"  # takeover of the bindings learn mode makes
+        self.midi_value = ""  # what a learned note sends instead of its velocity (a preset name to load)
+        # where the MIDI tab's learn-mode switch and, in learn mode, each parameter widget were drawn last
+        # (window coordinates), so a test can click them for real as a user does (xdotool)
+        self.rects: dict[str, tuple[float, float, float, float]] = {}
 
     def refresh_features(self) -> None:
         """The newest analysis frame and the plot's history, once per panel frame (panel thread)."""
@@ -78,5 +84,11 @@ class PanelUI:
             changed, new = imgui.input_text(label, str(v or ""), imgui.InputTextFlags_.enter_returns_true.value)
         if imgui.is_item_hovered() and p.doc:
             imgui.set_tooltip(f"{p.address}\n{p.doc}")
+        if self.midi_learn_mode:  # "click a control, move a knob": the click arms MIDI learn, moves nothing
+            lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+            self.rects[p.address] = (lo.x, lo.y, hi.x, hi.y)
+            if imgui.is_item_activated() or (changed and p.kind in ("bool", "trigger")):
+                self.port.midi_learn(p.address, self.midi_takeover, self.midi_value or None)
+            return
         if changed:
             self.post(p.address, new)

@@ -26,7 +26,8 @@ from vjgan.control.panel.plots import draw_meters
 from vjgan.control.panel.tab_audio import AudioTab
 from vjgan.control.panel.tab_latents import BendingTab, LatentsTab
 from vjgan.control.panel.tab_mapping import MappingTab
-from vjgan.control.panel.tab_output import EffectsTab, OscTab, PresetsTab, StatsTab
+from vjgan.control.panel.tab_midi import MidiTab
+from vjgan.control.panel.tab_output import EffectsTab, OscTab, OutputsTab, PresetsTab, StatsTab
 from vjgan.control.panel.widgets import RED, PanelUI
 from vjgan.core.errors import UserError
 from vjgan.core.panel_state import PanelPort
@@ -90,7 +91,7 @@ class ControlPanel(PanelUI):
         port.watch(self._observe)
         self._late_seen = self.state.stats.late_frames
         self.tabs = (AudioTab(self.state.audio_file), MappingTab(), LatentsTab(), BendingTab(), EffectsTab(),
-                     PresetsTab(), OscTab(), StatsTab())
+                     PresetsTab(), OscTab(), MidiTab(), OutputsTab(), StatsTab())
         self._thread = threading.Thread(target=self._run, name="panel", daemon=True)
         self._thread.start()
 
@@ -320,6 +321,11 @@ class ControlPanel(PanelUI):
         )
         if s.audio_status not in ("", "ok"):
             imgui.text_colored(RED, f"audio: {s.audio_status}")
+        if s.sync:  # leader / follower (docs/live.md, "Two projectors"); red while the leader is lost
+            if "lost" in s.sync or "waiting" in s.sync:
+                imgui.text_colored(RED, f"sync: {s.sync}")
+            else:
+                imgui.text(f"sync: {s.sync}")
         errors = [e.name for e in st.effects if e.error]
         if errors:
             imgui.text_colored(RED, f"shader errors: {', '.join(errors)} (last good version running; see Effects)")
