@@ -2,6 +2,8 @@
 
     .venv/bin/python scripts/bench_render_offline.py                    # default model, native size, CPU
     .venv/bin/python scripts/bench_render_offline.py --model stylegan2-1024 --device cuda   # on a GPU box
+    .venv/bin/python scripts/bench_render_offline.py --size 1280x720 --quality draft        # preview settings
+    .venv/bin/python scripts/bench_render_offline.py --size 1280x720 --sequential           # stages one by one
 
 Audio: --audio FILE, else the generated demo track (vjgan.audio.demo), else a generated click track.
 Prints whole-track analysis time (uncached) and the render's per-stage medians as JSON.
@@ -58,11 +60,13 @@ def main() -> int:
     p.add_argument("--size", help="WxH (default: the model's native size, square)")
     p.add_argument("--fps", type=int, default=30)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--quality", default="final", choices=("final", "draft"))
+    p.add_argument("--sequential", action="store_true", help="generator, post-FX, encoder one after another")
     args = p.parse_args()
 
     os.environ.setdefault("VJGAN_CACHE", tempfile.mkdtemp(prefix="vjgan-bench-cache-"))
+    from vjgan.app import offline
     from vjgan.audio.trackanalysis import analyze_track
-    from vjgan.render import offline
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -82,13 +86,17 @@ def main() -> int:
         size = tuple(int(v) for v in args.size.lower().split("x")) if args.size else (res, res)
         cfg = offline.RenderConfig(
             audio=audio, output=tmp / "bench.mp4", model=model, size=size, fps=args.fps,
-            duration=args.seconds, device=args.device, progress=True,
+            duration=args.seconds, device=args.device, progress=True, quality=args.quality,
+            pipelined=not args.sequential,
         )  # fmt: skip
+        load0 = os.getloadavg()
         result = offline.render_video(cfg, analysis=analysis)
     print(json.dumps({
         "audio": str(audio), "track_s": round(analysis.duration, 2), "analysis_s": round(analysis_s, 2),
         "analysis_x_realtime": round(analysis.duration / analysis_s, 1), "model": model,
         "generator": type(gen).__name__, "size": f"{size[0]}x{size[1]}", "fps": args.fps, "device": args.device,
+        "quality": args.quality, "pipelined": not args.sequential,
+        "load_avg_1min_start_end": [round(load0[0], 2), round(os.getloadavg()[0], 2)],
         "frames": result.frames, "render_s": round(result.wall_s, 2),
         "render_x_realtime": round(result.realtime_factor, 3),
         "stage_ms": {k: round(v, 2) for k, v in result.stage_ms.items()},

@@ -11,27 +11,34 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from vjgan.app.offline_frames import Clip, FrameStages
+from vjgan.app.offline_pipeline import run_stages
 from vjgan.audio.decode import load_audio
 from vjgan.audio.trackanalysis import SAMPLE_RATE, TrackAnalysis, analyze_track
 from vjgan.core.errors import UserError
-from vjgan.core.features import Features
-from vjgan.core.frame import GeneratedFrame, GeneratorParams
 from vjgan.core.registry import ParamRegistry
 from vjgan.mapping.engine import MappingEngine
 from vjgan.mapping.presets import find_preset, load_preset
 from vjgan.models.base import Generator
 from vjgan.models.default import load_default_generator
 from vjgan.models.loaders import load_generator as load_checkpoint
-from vjgan.models.runner import GeneratorThread
 from vjgan.render.video_writer import VideoWriter, check_output_path
 
 log = logging.getLogger(__name__)
+
+
+# --quality: final = the look as designed; draft = a quick preview (faster x264 preset, bilinear magnification)
+QUALITY: dict[str, dict[str, object]] = {
+    "final": {"crf": 18, "x264_preset": "medium", "sharp": True},
+    "draft": {"crf": 23, "x264_preset": "veryfast", "sharp": False},
+}
 
 
 @dataclass
@@ -47,10 +54,21 @@ class RenderConfig:
     duration: float | None = None  # None = to the end of the track
     device: str = "cpu"
     n_sections: int | None = None  # None = chosen by the eigengap of the segmentation
-    crf: int = 18
-    x264_preset: str = "medium"
+    quality: str = "final"  # a key of QUALITY
+    crf: int | None = None  # None = the quality's
+    x264_preset: str | None = None  # None = the quality's
     progress: bool = True
     no_fx: bool = False  # the generator's image plainly scaled: no effects, no sharpening upscale
+    pipelined: bool = True  # generator, post-FX and encoder on their own threads (same frames either way)
+    threads: int | None = None  # torch intra-op threads (None: torch's default; Ray workers: their CPUs)
+    ray: str | None = None  # None = this process; "local" = a local Ray; else a Ray address (auto, ray://...)
+    workers: int = 2  # Ray workers (one model and GL context each)
+    segment_seconds: float = 2.0  # frames per Ray task (and per resumable segment file), in video seconds
+
+    def encoder(self) -> tuple[int, str]:
+        """(crf, x264 preset) after the quality's defaults."""
+        q = QUALITY[self.quality]
+        return (int(q["crf"]) if self.crf is None else self.crf), str(self.x264_preset or q["x264_preset"])
 
 
 @dataclass
@@ -61,6 +79,17 @@ class RenderResult:
     wall_s: float  # render time
     realtime_factor: float  # video seconds per wall second (>1 = faster than real time)
     stage_ms: dict[str, float]  # median ms per frame: mapping, generator, postfx (upload+GL+readback), encode
+    rendered: int = 0  # frames rendered by this run (a resumed Ray render skips finished segments)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a config renders, checked: output path, frames, and the audio clip to mux."""
+
+    output: Path
+    clip: Clip
+    audio: np.ndarray
+    size: tuple[int, int]
 
 
 def preset_path(preset: str | None) -> Path:
@@ -83,66 +112,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-class FramePipeline:
-    """Features at audio time t → final RGB frame, through the live stages (synchronously)."""
-
-    def __init__(
-        self,
-        generator: Generator,
-        mapping: MappingEngine,
-        registry: ParamRegistry,
-        size: tuple[int, int],
-        device: str = "cpu",
-        no_fx: bool = False,
-    ) -> None:
-        from vjgan.render.postfx import PostFXChain
-        from vjgan.render.upload import FrameUploader
-        from vjgan.render.window import headless_context
-
-        self.generator = generator.eval()
-        self.device = device
-        self.mapping = mapping
-        self.ctx = headless_context()
-        self.chain = PostFXChain(self.ctx, size)
-        self.chain.plain = no_fx
-        self.registry = registry
-        self.chain.register(self.registry)
-        self.uploader = FrameUploader(self.ctx)
-        # The live generator thread's own per-frame code (bends, noise, rewrite, ψ), run synchronously:
-        # the thread is never started, so every frame is generated, none dropped, in order.
-        self._runner = GeneratorThread(self.generator, device=device)
-        self._seq = 0
-        self.stage_ms: dict[str, list[float]] = {"mapping": [], "generator": [], "postfx": []}
-
-    def generate(self, params: GeneratorParams, t: float) -> GeneratedFrame:
-        return self._runner.render(params, t)  # raises UserError on bad params (e.g. latent shape)
-
-    def frame(self, features: Features) -> np.ndarray:
-        from vjgan.render.postfx import FrameInputs
-
-        t0 = time.perf_counter()
-        params = self.mapping.step(features, features.time)  # audio time as the clock: reproducible LFOs
-        self._seq += 1
-        params.generator.seq = self._seq
-        t1 = time.perf_counter()
-        gen = self.generate(params.generator, features.time)
-        gen.seq = self._seq  # a new seq every frame so the uploader never skips one
-        t2 = time.perf_counter()
-        self.uploader.upload(gen)
-        self.chain.set_uniforms(params.shader)
-        inputs = FrameInputs(time=features.time, onset=features.onset, beat_phase=features.beat_phase, rms=features.rms)
-        self.chain.render(self.uploader.current, None, 1.0, inputs)
-        image = self.chain.read().copy()
-        t3 = time.perf_counter()
-        for k, a, b in (("mapping", t0, t1), ("generator", t1, t2), ("postfx", t2, t3)):
-            self.stage_ms[k].append((b - a) * 1000)
-        return image
-
-    def release(self) -> None:
-        self.chain.release()
-        self.ctx.release()
 
 
 def make_mapping(generator: Generator, preset: str | None) -> tuple[MappingEngine, ParamRegistry]:
@@ -172,17 +141,16 @@ def load_stereo(path: Path) -> np.ndarray:
     return data if data.shape[1] >= 2 else np.repeat(data, 2, axis=1)
 
 
-def render_video(cfg: RenderConfig, analysis: TrackAnalysis | None = None) -> RenderResult:
-    """Render `cfg.audio` to `cfg.output`. UserError on bad input; the output name only ever holds a
-    complete file (an interrupted or failed render leaves the previous file, or none)."""
-    from tqdm import tqdm
-
+def plan_render(cfg: RenderConfig) -> Plan:
+    """Validate the config and work out the frames; UserError before any slow work."""
     out = check_output_path(cfg.output)
     w, h = cfg.size
     if w % 2 or h % 2 or w < 16 or h < 16:
         raise UserError(f"--size {w}x{h}: width and height must be even and at least 16")
     if not 1 <= cfg.fps <= 240:
         raise UserError(f"--fps {cfg.fps}: must be between 1 and 240")
+    if cfg.quality not in QUALITY:
+        raise UserError(f"--quality {cfg.quality}: one of {', '.join(QUALITY)}")
     preset_path(cfg.preset)  # an unknown preset fails before minutes of analysis
     audio = load_stereo(Path(cfg.audio))
     total = len(audio) / SAMPLE_RATE
@@ -195,46 +163,102 @@ def render_video(cfg: RenderConfig, analysis: TrackAnalysis | None = None) -> Re
     n_frames = int(round((end - start) * cfg.fps))
     end = start + n_frames / cfg.fps  # the audio ends exactly with the last frame
     clip = audio[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))]
+    return Plan(out, Clip(start, cfg.fps, n_frames), clip, (w, h))
 
-    if analysis is None:
-        analysis = analyze_track(cfg.audio, n_sections=cfg.n_sections, progress=cfg.progress)
-    seed_everything(0 if cfg.seed is None else cfg.seed)
+
+def open_stages(cfg: RenderConfig, analysis: TrackAnalysis, clip: Clip) -> FrameStages:
+    """Model and GL context, once per process (a Ray worker keeps them for all its ranges)."""
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(_seed(cfg))
     generator = load_generator(cfg.model, cfg.device)
-    mapping, registry = make_mapping(generator, cfg.preset)
+    sharp = bool(QUALITY[cfg.quality]["sharp"])
+    return FrameStages(generator, analysis, clip, cfg.size, cfg.device, no_fx=cfg.no_fx, sharp=sharp)
+
+
+def begin_range(stages: FrameStages, cfg: RenderConfig, first: int, resume: bool = False) -> None:
+    """The mapping in the state the single-process render has at frame `first`: a fresh one stepped from
+    frame 0, or with `resume` the running one stepped on, when `first` lies ahead of it."""
+    if resume and stages.can_seek(first):
+        stages.seek(first)
+        return
+    seed_everything(_seed(cfg))
+    mapping, registry = make_mapping(stages.generator, cfg.preset)
     if cfg.seed is not None:
         _reseed_latents(registry, cfg.seed)
-    pipeline = FramePipeline(generator, mapping, registry, (w, h), cfg.device, no_fx=cfg.no_fx)
+    stages.begin(mapping, registry, _seed(cfg), first)
+
+
+def _seed(cfg: RenderConfig) -> int:
+    return 0 if cfg.seed is None else cfg.seed
+
+
+def render_range(
+    stages: FrameStages, cfg: RenderConfig, first: int, last: int, writer: VideoWriter,
+    on_frame: Callable[[], None] | None = None, resume: bool = False,
+) -> list[float]:  # fmt: skip
+    """Frames [first, last) into `writer`, the three stages concurrently when `cfg.pipelined`.
+    Returns the encode times (ms per frame). `resume`: see `begin_range`."""
+    begin_range(stages, cfg, first, resume)
+    encode_ms: list[float] = []
+
+    def encode(image: np.ndarray) -> None:
+        te = time.perf_counter()
+        writer.write(image)
+        encode_ms.append((time.perf_counter() - te) * 1000)
+        if on_frame is not None:
+            on_frame()
+
+    run_stages(range(first, last), stages.generate, stages.draw, encode, pipelined=cfg.pipelined)
+    return encode_ms
+
+
+def render_video(cfg: RenderConfig, analysis: TrackAnalysis | None = None) -> RenderResult:
+    """Render `cfg.audio` to `cfg.output`. UserError on bad input; the output name only ever holds a
+    complete file (an interrupted or failed render leaves the previous file, or none). In this process;
+    `cfg.ray` set: use `vjgan.app.offline_ray.render_video_ray`."""
+    if cfg.ray is not None:
+        raise ValueError("RenderConfig.ray is set: call vjgan.app.offline_ray.render_video_ray")
+    plan = plan_render(cfg)
+    if analysis is None:
+        analysis = analyze_track(cfg.audio, n_sections=cfg.n_sections, progress=cfg.progress)
+    threads = torch.get_num_threads()  # --threads is for this render, not for the rest of the process
+    try:
+        result = _render_single(cfg, plan, analysis)
+    finally:
+        torch.set_num_threads(threads)
+    return result
+
+
+def _render_single(cfg: RenderConfig, plan: Plan, analysis: TrackAnalysis) -> RenderResult:
+    from tqdm import tqdm
+
+    out, n_frames, (w, h) = plan.output, plan.clip.frames, plan.size
+    stages = open_stages(cfg, analysis, plan.clip)
     log.info(
         "rendering %s → %s: %d frames %dx%d @ %d fps, %d sections, %.1f BPM",
         cfg.audio, out, n_frames, w, h, cfg.fps, len(analysis.sections), analysis.tempo,
     )  # fmt: skip
+    crf, x264_preset = cfg.encoder()
     t0 = time.perf_counter()
-    encode_ms: list[float] = []
     try:
-        with VideoWriter(out, w, h, cfg.fps, clip, SAMPLE_RATE, crf=cfg.crf, preset=cfg.x264_preset) as writer:
-            prev: float | None = None
+        with VideoWriter(out, w, h, cfg.fps, plan.audio, SAMPLE_RATE, crf=crf, preset=x264_preset) as writer:
             bar = tqdm(total=n_frames, unit="frame", desc="rendering", disable=not cfg.progress)
             try:
-                for i in range(n_frames):
-                    t = start + i / cfg.fps
-                    features = analysis.features_at(t, prev, frame=i, wall=0.0)
-                    image = pipeline.frame(features)
-                    te = time.perf_counter()
-                    writer.write(image)
-                    encode_ms.append((time.perf_counter() - te) * 1000)
-                    prev = t
-                    bar.update(1)
+                encode_ms = render_range(stages, cfg, 0, n_frames, writer, lambda: bar.update(1))
             finally:
                 bar.close()
     finally:
-        pipeline.release()
+        stages.release()
     wall = time.perf_counter() - t0
     video_s = n_frames / cfg.fps
+    encode = float(np.median(encode_ms)) if encode_ms else 0.0
     return RenderResult(
         path=out,
         frames=n_frames,
         duration=video_s,
         wall_s=wall,
         realtime_factor=video_s / max(wall, 1e-9),
-        stage_ms={k: float(np.median(v)) if v else 0.0 for k, v in {**pipeline.stage_ms, "encode": encode_ms}.items()},
+        stage_ms={**stages.medians(), "encode": encode},
+        rendered=n_frames,
     )

@@ -50,16 +50,18 @@ void main() {
 
 # First pass: crossfade between the two newest generated frames and fit ("cover") them to the output.
 # The generator paints 128-456 px; the output is 720p-1080p, so this is where the picture is magnified:
-# u_filter 1 = Lanczos-2 (16 taps) with an anti-ringing clamp to the 2x2 neighbourhood, which keeps
-# edges crisp without halos; 0 = plain bilinear (`vjgan render --no-fx`, to measure the model alone).
-SOURCE_SHADER = """#version 330
+# FETCH = Lanczos-2 (16 taps) with an anti-ringing clamp to the 2x2 neighbourhood, which keeps edges
+# crisp without halos, or plain bilinear (`vjgan render --no-fx`, to measure the model alone).
+# The pass is compiled once per (filter, crossfade) variant instead of branching on uniforms: software
+# GL (llvmpipe) runs both sides of such a branch, which made the bilinear variant as slow as Lanczos and
+# cost every frame three Lanczos evaluations (32 ms at 1280x720 instead of 5, same pixels).
+_SOURCE_HEAD = """#version 330
 in vec2 v_uv;
 out vec4 f_color;
 uniform sampler2D u_a;
 uniform sampler2D u_b;
 uniform float u_mix;
 uniform vec2 u_scale;
-uniform int u_filter;
 float lanczos2(float x) {
     x = abs(x);
     if (x < 1e-4) return 1.0;
@@ -94,16 +96,23 @@ vec3 sharp(sampler2D t, vec2 uv) {
     }
     return clamp(acc, lo3, hi3);
 }
-vec3 fetch(sampler2D t, vec2 uv) { return u_filter == 1 ? sharp(t, uv) : texture(t, uv).rgb; }
-void main() {
-    vec2 uv = (v_uv - 0.5) * u_scale + 0.5;
-    vec3 c;  // one texture when the crossfade is at either end: half the taps
-    if (u_mix <= 0.0) c = fetch(u_a, uv);
-    else if (u_mix >= 1.0) c = fetch(u_b, uv);
-    else c = mix(fetch(u_a, uv), fetch(u_b, uv), u_mix);
-    f_color = vec4(c, 1.0);
-}
 """
+_FETCH = {True: "sharp(t, uv)", False: "texture(t, uv).rgb"}
+# one texture when the crossfade is at either end (the caller binds that one as u_a): half the taps
+_BLEND = {False: "fetch(u_a, uv)", True: "mix(fetch(u_a, uv), fetch(u_b, uv), u_mix)"}
+
+
+def source_shader(sharp: bool = True, crossfade: bool = False) -> str:
+    """The first pass's fragment shader for one (filter, crossfade) variant."""
+    return (
+        _SOURCE_HEAD
+        + f"vec3 fetch(sampler2D t, vec2 uv) {{ return {_FETCH[sharp]}; }}\n"
+        + "void main() {\n    vec2 uv = (v_uv - 0.5) * u_scale + 0.5;\n"
+        + f"    f_color = vec4({_BLEND[crossfade]}, 1.0);\n}}\n"
+    )
+
+
+SOURCE_SHADER = source_shader()  # the default variant (Lanczos, no crossfade), for docs and tests
 
 # Last step for a window: default framebuffers have row 0 at the bottom, so flip.
 PRESENT_SHADER = """#version 330
@@ -180,9 +189,11 @@ class PostFXChain:
         self.reloads = 0  # successful (re)compiles after start, for stats and tests
         # plain: bilinear magnification and no effects — the generator's own picture (`render --no-fx`)
         self.plain = False
-        self._source = self._program(SOURCE_SHADER)
+        self.sharp = True  # Lanczos magnification; False = bilinear (`render --quality draft`: cheaper)
+        self.history_reads = 0  # passes that sampled the previous output (offline ranges check it)
+        # (sharp, crossfade) → program and its vertex array, compiled on first use
+        self._sources: dict[tuple[bool, bool], tuple[moderngl.Program, moderngl.VertexArray]] = {}
         self._present = self._program(PRESENT_SHADER)
-        self._source_vao = ctx.vertex_array(self._source, [])
         self._present_vao = ctx.vertex_array(self._present, [])
         self.size = (0, 0)
         self.resize(size)
@@ -364,14 +375,15 @@ class PostFXChain:
         scale = (1.0, src_aspect / out_aspect) if out_aspect > src_aspect else (out_aspect / src_aspect, 1.0)
         cur = 0
         self._fbos[cur].use()
-        a.use(0)
+        crossfade = b is not None and 0.0 < mix < 1.0
+        first = b if b is not None and mix >= 1.0 else a  # at either end only one frame is visible
+        first.use(0)
         (b or a).use(1)
-        self._source["u_a"] = 0
-        self._source["u_b"] = 1
-        self._source["u_mix"] = float(mix) if b is not None else 0.0
-        self._source["u_scale"] = scale
-        self._source["u_filter"] = 0 if self.plain else 1
-        self._source_vao.render(moderngl.TRIANGLES, vertices=3)
+        prog, vao = self._source_pass(self.sharp and not self.plain, crossfade)
+        for k, v in (("u_a", 0), ("u_b", 1), ("u_mix", float(mix)), ("u_scale", scale)):
+            if k in prog:  # the compiler drops uniforms a variant does not use
+                prog[k] = v
+        vao.render(moderngl.TRIANGLES, vertices=3)
         common = {
             "u_input": 0,
             "u_previous": 1,
@@ -389,6 +401,8 @@ class PostFXChain:
             if effect.bypass and self._bypassed(effect, common):
                 continue
             prog = effect.program
+            if "u_previous" in prog:
+                self.history_reads += 1
             for k, v in common.items():
                 if k in prog:
                     prog[k] = v
@@ -403,6 +417,13 @@ class PostFXChain:
         self._output_fbo = self._fbos[cur]
         self.ctx.copy_framebuffer(self._history_fbo, self._output_fbo)
         return self.output
+
+    def _source_pass(self, sharp: bool, crossfade: bool) -> tuple[moderngl.Program, moderngl.VertexArray]:
+        key = (sharp, crossfade)
+        if key not in self._sources:
+            prog = self._program(source_shader(sharp, crossfade))
+            self._sources[key] = (prog, self.ctx.vertex_array(prog, []))
+        return self._sources[key]
 
     def _bypassed(self, effect: Effect, common: dict[str, object]) -> bool:
         def operand(x: str) -> float:
@@ -434,6 +455,10 @@ class PostFXChain:
 
     def release(self) -> None:
         self.unwatch()
+        for prog, vao in self._sources.values():
+            vao.release()
+            prog.release()
+        self._sources.clear()
         for e in self.effects.values():
             if e.vao is not None:
                 e.vao.release()

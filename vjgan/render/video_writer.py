@@ -37,6 +37,57 @@ def check_output_path(path: str | Path) -> Path:
     return out
 
 
+class AudioTrack:
+    """The clip's audio as an AAC stream of `container`, fed in step with the video (`feed(until)`)."""
+
+    def __init__(self, container, audio: np.ndarray, sample_rate: int) -> None:
+        a = np.asarray(audio, dtype=np.float32)
+        a = a.reshape(len(a), -1)
+        if a.shape[1] == 1:
+            a = np.repeat(a, 2, axis=1)
+        self._data = np.ascontiguousarray(a[:, :2].T)  # planar (2, n) for fltp
+        self._container = container
+        self.stream = container.add_stream("aac", rate=sample_rate)
+        self.stream.layout = "stereo"
+        self.stream.codec_context.options = {"b": "192k"}
+        self._rate = sample_rate
+        self._pos = 0
+
+    def feed(self, until: float | None) -> None:
+        """Encode audio up to time `until` (None: all of it, then flush), in whole AAC frames."""
+        import av
+
+        total = self._data.shape[1]
+        end = total if until is None else min(total, int(until * self._rate))
+        while self._pos < end and (until is None or end - self._pos >= AUDIO_FRAME):
+            chunk = self._data[:, self._pos : self._pos + AUDIO_FRAME]
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="stereo")
+            frame.sample_rate = self._rate
+            frame.pts = self._pos
+            frame.time_base = Fraction(1, self._rate)
+            for packet in self.stream.encode(frame):
+                self._container.mux(packet)
+            self._pos += chunk.shape[1]
+        if until is None:
+            for packet in self.stream.encode(None):
+                self._container.mux(packet)
+
+
+def temp_path_for(path: Path) -> Path:
+    """A hidden temporary file next to `path` (same filesystem: the final rename is atomic)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def publish(tmp: Path, path: Path) -> None:
+    """Give the finished temporary file ordinary permissions and rename it onto `path`."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; a video is an ordinary file
+    os.replace(tmp, path)
+
+
 class VideoWriter:
     """Write RGB frames (H×W×3 uint8) and the matching audio into an MP4, atomically.
 
@@ -62,9 +113,7 @@ class VideoWriter:
             raise UserError(f"video size {width}x{height}: width and height must be even and at least 16")
         self.path = check_output_path(path)
         self.width, self.height, self.fps = width, height, int(fps)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial.mp4", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._tmp = temp_path_for(self.path)
         self._closed = False
         self.frames_written = 0
         try:
@@ -76,20 +125,7 @@ class VideoWriter:
             vs.codec_context.options = {"crf": str(crf), "preset": preset}
             vs.codec_context.thread_count = threads  # fixed: x264 output is deterministic per thread count
             self._video = vs
-            self._audio = None
-            self._audio_pos = 0
-            self._audio_data: np.ndarray | None = None
-            if audio is not None and len(audio):
-                a = np.asarray(audio, dtype=np.float32)
-                a = a.reshape(len(a), -1)
-                if a.shape[1] == 1:
-                    a = np.repeat(a, 2, axis=1)
-                self._audio_data = np.ascontiguousarray(a[:, :2].T)  # planar (2, n) for fltp
-                aus = self._container.add_stream("aac", rate=sample_rate)
-                aus.layout = "stereo"
-                aus.codec_context.options = {"b": "192k"}
-                self._audio = aus
-                self._sample_rate = sample_rate
+            self._audio = AudioTrack(self._container, audio, sample_rate) if audio is not None and len(audio) else None
         except BaseException:  # Ctrl-C while opening too: never leave the temporary file behind
             self._discard()
             raise
@@ -113,25 +149,8 @@ class VideoWriter:
         for packet in self._video.encode(frame):
             self._container.mux(packet)
         self.frames_written += 1
-        self._feed_audio(self.frames_written / self.fps)
-
-    def _feed_audio(self, until: float | None) -> None:
-        """Encode audio up to time `until` (None: all of it), in whole AAC frames."""
-        import av
-
-        if self._audio is None or self._audio_data is None:
-            return
-        total = self._audio_data.shape[1]
-        end = total if until is None else min(total, int(until * self._sample_rate))
-        while self._audio_pos < end and (until is None or end - self._audio_pos >= AUDIO_FRAME):
-            chunk = self._audio_data[:, self._audio_pos : self._audio_pos + AUDIO_FRAME]
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="stereo")
-            frame.sample_rate = self._sample_rate
-            frame.pts = self._audio_pos
-            frame.time_base = Fraction(1, self._sample_rate)
-            for packet in self._audio.encode(frame):
-                self._container.mux(packet)
-            self._audio_pos += chunk.shape[1]
+        if self._audio is not None:
+            self._audio.feed(self.frames_written / self.fps)
 
     def close(self) -> Path:
         """Finish the streams and rename the file into place; returns the output path."""
@@ -141,14 +160,9 @@ class VideoWriter:
             for packet in self._video.encode(None):
                 self._container.mux(packet)
             if self._audio is not None:
-                self._feed_audio(None)
-                for packet in self._audio.encode(None):
-                    self._container.mux(packet)
+                self._audio.feed(None)
             self._container.close()
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp made it private; a video is an ordinary file
-            os.replace(self._tmp, self.path)
+            publish(self._tmp, self.path)
         except BaseException:
             self._discard()
             raise
