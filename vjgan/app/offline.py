@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vjgan.app.interrupts import interrupts_to_main
 from vjgan.app.offline_frames import Clip, FrameStages
 from vjgan.app.offline_pipeline import run_stages
 from vjgan.audio.decode import load_audio
@@ -220,13 +221,14 @@ def render_video(cfg: RenderConfig, analysis: TrackAnalysis | None = None) -> Re
     if cfg.ray is not None:
         raise ValueError("RenderConfig.ray is set: call vjgan.app.offline_ray.render_video_ray")
     plan = plan_render(cfg)
-    if analysis is None:
-        analysis = analyze_track(cfg.audio, n_sections=cfg.n_sections, progress=cfg.progress)
-    threads = torch.get_num_threads()  # --threads is for this render, not for the rest of the process
-    try:
-        result = _render_single(cfg, plan, analysis)
-    finally:
-        torch.set_num_threads(threads)
+    with interrupts_to_main():
+        if analysis is None:
+            analysis = analyze_track(cfg.audio, n_sections=cfg.n_sections, progress=cfg.progress)
+        threads = torch.get_num_threads()  # --threads is for this render, not for the rest of the process
+        try:
+            result = _render_single(cfg, plan, analysis)
+        finally:
+            torch.set_num_threads(threads)
     return result
 
 

@@ -88,9 +88,10 @@ def run_stages(
         threading.Thread(target=producer, name="render-generator", daemon=True),
         threading.Thread(target=consumer, name="render-encoder", daemon=True),
     ]
-    for t in threads:
-        t.start()
-    try:
+    try:  # the starts too: a Ctrl-C between two of them must still stop and join the one already running,
+        # or it is still inside torch when the interpreter exits (C++ then aborts the process)
+        for t in threads:
+            t.start()
         while (item := get(to_draw)) is not _END:
             put(to_consume, draw(item))
         put(to_consume, _END)
@@ -102,6 +103,7 @@ def run_stages(
         if errors:
             stop.set()
         for t in threads:
-            t.join()
+            if t.ident is not None:  # started
+                t.join()
     if errors:
         raise errors[0]
