@@ -243,10 +243,10 @@ class BeatTracker:
         pv = value if phase_value is None else phase_value
         self._phase_ring[i] = self._phase_ring[i + self._size] = pv
         self._accent_max = max(self._accent_max, accent)
-        if t % self._update_every == 0 and t > 0 and self.clock is None:
-            self._update_tempo()
-        if self.clock is not None:
+        if self.clock is not None:  # the rings above still fill, so the estimator is current on release
             return self._follow_state(time.perf_counter() if now is None else now)
+        if t % self._update_every == 0 and t > 0:
+            self._update_tempo()
         period = self.period
         if period is None:
             return BeatState(120.0, 0.0, 0.0, False, False, 0, False)
