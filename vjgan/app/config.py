@@ -46,6 +46,8 @@ class LiveConfig:
     sync_lost_after: float = 1.5  # follower: seconds without the leader's clock before it free-runs
     region: tuple[float, float] | None = None  # show only this horizontal slice (0..1) of the generated frame
     widescreen: str | None = None  # StyleGAN: "mirror" (twice as wide) or "16:9"
+    mix_model: str | None = None  # a checkpoint the target model.mix blends the weights toward (models/live_mix.py)
+    mix_layers: str = ""  # its weight per resolution, "4-16=0,32-128=1" (mixing.parse_layers); unlisted: 1
     # folders OSC and the panel may read audio, video and images from (None: paths.default_media_dirs());
     # the folders of the --audio and --video files are always added
     media_dirs: list[Path] | None = None

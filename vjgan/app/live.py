@@ -141,9 +141,17 @@ class LiveApp(AppActions, StageBuilder):
         self.mapping = self._make_mapping(config.preset)
         self.mapping.on_pca.append(self._pca_done)
         self.learn = self._make_learn()
+        if config.mix_model is not None:  # checked here: a wrong file fails the start with a clear error
+            from vjgan.models.mixing import parse_layers
+            from vjgan.models.runner import mix_state_for
+
+            mix_state_for(config.mix_model, self.generator)
+            parse_layers(config.mix_layers)
         self.gen_thread = self._make_gen_thread()
         if config.widescreen is not None:
             self.gen_thread.set_widescreen(config.widescreen)
+        if config.mix_model is not None:
+            self.gen_thread.set_mix_model(config.mix_model, config.mix_layers)
         self.sync = None  # SyncHub: leader and/or follower (app/follow.py)
         if config.lead is not None or config.follow is not None:
             from vjgan.app.follow import SyncHub

@@ -87,6 +87,12 @@ def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--widescreen", choices=("mirror", "16:9"),
                         help="StyleGAN models: a twice-as-wide picture ('mirror') or 16:9; with --region, "
                              "two projectors show the halves of one panorama")
+    parser.add_argument("--mix-model", metavar="CHECKPOINT",
+                        help="a second checkpoint of the same architecture ('default' = the embedded model): "
+                             "the target model.mix blends the weights toward it live (0 = --model, 1 = it)")
+    parser.add_argument("--mix-layers", default="", metavar="SPEC",
+                        help="with --mix-model: its weight per resolution, e.g. '4-16=0,32-128=1' (only the fine "
+                             "layers move); resolutions not listed: 1")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -228,7 +234,8 @@ def _sync_config(args: argparse.Namespace) -> dict[str, Any]:
     if ignore and args.follow is None:
         raise UserError("--follow-ignore filters what a follower receives: it needs --follow HOST:PORT")
     return {"lead": args.lead, "follow": args.follow, "quantise": args.quantise, "follow_ignore": ignore,
-            "region": args.region, "widescreen": args.widescreen}
+            "region": args.region, "widescreen": args.widescreen, "mix_model": args.mix_model,
+            "mix_layers": args.mix_layers}
 
 
 def _exit_now(rc: int) -> None:

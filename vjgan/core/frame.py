@@ -30,6 +30,7 @@ class GeneratorParams:
     # layer -> transform -> value, e.g. {"b16.conv0": {"zoom": 1.2, "rotate": 15.0}}; see models.bending
     bends: dict[str, dict[str, float]] = field(default_factory=dict)
     rewrite: dict[str, float] = field(default_factory=dict)  # layer -> weight scale (1 = original)
+    model_mix: float = 0.0  # 0..1: weights blended toward the mix model (`--mix-model`), 0 = the model's own
     # a VAE-GAN's encoder layers ("enc.*") -> transform -> value: bends what the encoder sees of a camera
     # frame; applied by the frame-encoder thread (vjgan.models.frame_encoder), not the generator thread
     encoder_bends: dict[str, dict[str, float]] = field(default_factory=dict)

@@ -71,6 +71,7 @@ def blend(a: FrameParams, b: FrameParams, t: float, uniform_neutral: dict[tuple[
         bends=_lerp_bends(ga.bends, gb.bends, t),
         rewrite={k: v for k, v in _lerp_keys(ga.rewrite, gb.rewrite, t, lambda _: 1.0).items() if v != 1.0},
         encoder_bends=_lerp_bends(ga.encoder_bends, gb.encoder_bends, t),
+        model_mix=_lerp(ga.model_mix, gb.model_mix, t),
     )
     ua, ub = a.shader.uniforms, b.shader.uniforms
     uniforms = {

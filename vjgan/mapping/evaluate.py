@@ -18,7 +18,15 @@ from vjgan.mapping.events import EVENTS
 from vjgan.mapping.lfo import lfo_value
 from vjgan.mapping.modifiers import process, rising
 from vjgan.mapping.pca import PcaExplorer
-from vjgan.mapping.slots import NOISE_ALL, NOISE_MASK_AMOUNT, SECTION, TRUNCATION, WALK_AMOUNT, WALK_SPEED
+from vjgan.mapping.slots import (
+    MODEL_MIX,
+    NOISE_ALL,
+    NOISE_MASK_AMOUNT,
+    SECTION,
+    TRUNCATION,
+    WALK_AMOUNT,
+    WALK_SPEED,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +104,7 @@ def frame_params(c: Compiled, vals: list[float], w: np.ndarray, offset: np.ndarr
     """Slot values copied to where they go; bends at identity and rewrite scales of 1 are left out."""
     s = c.slots
     gp = GeneratorParams(latent=w, truncation=vals[TRUNCATION], noise_mask=c.preset.noise_mask,
-                         noise_mask_amount=vals[NOISE_MASK_AMOUNT])
+                         noise_mask_amount=vals[NOISE_MASK_AMOUNT], model_mix=vals[MODEL_MIX])
     noise_all = vals[NOISE_ALL]
     strength = gp.noise_strength
     for layer, factors in s.noise.items():

@@ -22,6 +22,7 @@ SECTION = FIXED.index("latent.section")
 WALK_SPEED = FIXED.index("latent.walk_speed")
 WALK_AMOUNT = FIXED.index("latent.walk_amount")
 CROSSFADE_BEATS = FIXED.index("preset.crossfade_beats")
+MODEL_MIX = FIXED.index("model.mix")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ dispatches on small tuples:
 - `latent.pca.<i>`                   GANSpace component i of the generator (0..PCA_COMPONENTS-1), in
                                      standard deviations (models.ganspace; computed once per generator)
 - `preset.crossfade_beats`           crossfade length used by the next preset load
+- `model.mix`                        weights blended toward the mix model (`vjgan live --mix-model B`):
+                                     0 = the performed model, 1 = B in the layers `--mix-layers` gives it
 
 `<layer>` is a layer name of the generator (`Generator.layer_names`), `all`, or `#<index>` into
 `layer_names` (negative counts from the end): indices keep shipped presets portable across models.
@@ -38,6 +40,7 @@ SCALAR_TARGETS: dict[str, tuple[float, float, float]] = {
     "latent.walk_speed": (0.0, 16.0, 0.0),  # walk keyframes per beat
     "latent.walk_amount": (0.0, 4.0, 0.0),
     "preset.crossfade_beats": (0.0, 64.0, 4.0),
+    "model.mix": (0.0, 1.0, 0.0),  # weights blended toward `--mix-model` (models.live_mix)
 }
 NOISE_RANGE = (0.0, 10.0, 1.0)
 REWRITE_RANGE = (0.0, 4.0, 1.0)

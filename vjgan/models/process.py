@@ -77,6 +77,7 @@ ToChild = Submit | Call | Stop
 CALLS: dict[str, Callable[..., None]] = {
     "set_widescreen": GeneratorThread.set_widescreen,
     "set_noise_mode": GeneratorThread.set_noise_mode,
+    "set_mix_model": GeneratorThread.set_mix_model,  # a path from the command line, never from the network
 }
 
 
@@ -313,6 +314,9 @@ class GeneratorProcess:
 
     def set_noise_mode(self, mode: str) -> None:
         self.call("set_noise_mode", mode)
+
+    def set_mix_model(self, path: str | None, layers: str = "") -> None:
+        self.call("set_mix_model", path, layers)
 
     def _post(self, msg: ToChild) -> None:
         with self._lock:  # never held across a wait: post() only queues

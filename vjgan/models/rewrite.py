@@ -62,6 +62,18 @@ class Rewriter:
         w.copy_(orig * (1 + (s - 1) * m) + (o * self._std[layer]) * m)
         self._current[layer] = (s, o)
 
+    @torch.no_grad()
+    def rebase(self) -> None:
+        """The weights under the rewrites were replaced (a live model mix wrote them, rewrites lost): take
+        them as the new originals and apply the current rewrites on top again."""
+        current = dict(self._current)
+        for layer, orig in self._orig.items():
+            orig.copy_(self._weight(layer))
+            self._std[layer] = float(orig.float().std())
+        self._current.clear()
+        for layer, (s, o) in current.items():
+            self._apply(layer, s, o)
+
     def undo(self) -> None:
         """Restore every rewritten layer's original weights exactly."""
         for n in list(self._current):

@@ -31,6 +31,7 @@ from vjgan.core.errors import UserError
 from vjgan.core.frame import GeneratedFrame, GeneratorParams
 from vjgan.models.base import Generator
 from vjgan.models.bending import Bender
+from vjgan.models.live_mix import ModelMix
 from vjgan.models.noise import NoiseControl
 from vjgan.models.rewrite import Rewriter
 
@@ -62,6 +63,22 @@ def to_rgba(img: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, alpha], 0).permute(1, 2, 0).contiguous()
 
 
+def mix_state_for(path: str, generator: Generator) -> dict[str, torch.Tensor]:
+    """The weights of the checkpoint to mix toward, checked against the performed model's architecture."""
+    if path == "default":
+        from vjgan.models.default import load_default_generator
+
+        other = load_default_generator("cpu")
+    else:
+        from vjgan.models.loaders import load_generator
+
+        other = load_generator(path, "cpu")
+    if other.config_dict() != generator.config_dict():
+        raise UserError(f"mix model {path}: a different architecture from the performed model (its config "
+                        "differs); live mixing needs two checkpoints of one architecture")  # fmt: skip
+    return other.state_dict()
+
+
 class GeneratorThread:
     def __init__(self, generator: Generator, device: str = "cpu", cuda_graph: bool = False,
                  compile: bool = False, precision: str = "fp32", channels_last: bool = False,
@@ -82,6 +99,7 @@ class GeneratorThread:
         self.bender = Bender(self.generator)
         self.noise = NoiseControl(self.generator)
         self.rewriter = Rewriter(self.generator)
+        self.mix: ModelMix | None = None  # set_mix_model: weights blended toward a second checkpoint
         n, d = generator.num_ws, generator.w_dim
         self._ws_in = torch.zeros(1, n, d, device=self.device)
         self._psi = torch.ones((), device=self.device)
@@ -208,6 +226,14 @@ class GeneratorThread:
                 self.noise.refresh(self.generator)
             if "noise_mode" in changes and hasattr(self.generator, "set_noise_mode"):
                 self.generator.set_noise_mode(changes["noise_mode"])  # type: ignore[attr-defined]
+            if "mix_model" in changes:
+                state, layers = changes["mix_model"]  # type: ignore[misc]
+                if self.mix is not None:
+                    self.mix.undo()
+                    self.rewriter.rebase()
+                    self.mix = None
+                if state is not None:
+                    self.mix = ModelMix(self.generator, state, layers)
         except UserError as exc:
             self._error(str(exc))
         self._graph_key = None
@@ -216,6 +242,9 @@ class GeneratorThread:
         """One frame synchronously on the caller's thread (offline rendering, benchmarks).
 
         Use it instead of start()/submit(), never alongside a started thread."""
+        if self._structural:
+            structural, self._structural = self._structural, {}
+            self._apply_structural(structural)
         self._last_seq = None
         self._frame(params, time)
         assert self._latest is not None
@@ -266,8 +295,28 @@ class GeneratorThread:
         except UserError as exc:
             problems.append(str(exc))
             self.noise.set(strength, None, 0.0)
+        if self.mix is not None and self.mix.set(params.model_mix):
+            self.rewriter.rebase()  # the mix rewrote the weights under any rewrites
         self.rewriter.set({k: v for k, v in params.rewrite.items() if k in known})
         return problems
+
+    def set_mix_model(self, path: str | None, layers: str = "") -> None:
+        """Blend toward checkpoint `path` ("default": the embedded model) by `GeneratorParams.model_mix`;
+        None: no mix, A's weights back. `layers`: B's weight per resolution as `vjgan mix --layers`
+        ("4-16=0,32-128=1"), others 1. The checkpoint loads on the caller's thread; the generator thread
+        swaps it in between frames. Only ever called with a path from the command line or a preset file,
+        never from the network."""
+        from vjgan.models.mixing import parse_layers
+
+        try:
+            state = None if path is None else mix_state_for(path, self.generator)
+            change = (state, parse_layers(layers))
+        except UserError as exc:
+            self._error(str(exc))
+            return
+        with self._wake:
+            self._structural["mix_model"] = change
+            self._wake.notify()
 
     def _forward(self) -> torch.Tensor:
         ws = self._w_avg.lerp(self._ws_in, self._psi)
