@@ -62,6 +62,8 @@ def main() -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--quality", default="final", choices=("final", "draft"))
     p.add_argument("--sequential", action="store_true", help="generator, post-FX, encoder one after another")
+    p.add_argument("--x264-preset", help="override the quality's x264 preset")
+    p.add_argument("--threads", type=int, help="torch threads for the render (default: torch's)")
     args = p.parse_args()
 
     os.environ.setdefault("VJGAN_CACHE", tempfile.mkdtemp(prefix="vjgan-bench-cache-"))
@@ -87,19 +89,23 @@ def main() -> int:
         cfg = offline.RenderConfig(
             audio=audio, output=tmp / "bench.mp4", model=model, size=size, fps=args.fps,
             duration=args.seconds, device=args.device, progress=True, quality=args.quality,
-            pipelined=not args.sequential,
+            pipelined=not args.sequential, threads=args.threads, x264_preset=args.x264_preset,
         )  # fmt: skip
         load0 = os.getloadavg()
+        cpu0, main0 = time.process_time(), time.thread_time()
         result = offline.render_video(cfg, analysis=analysis)
+        cpu_ms = (time.process_time() - cpu0) * 1000 / max(result.frames, 1)
+        main_ms = (time.thread_time() - main0) * 1000 / max(result.frames, 1)
     print(json.dumps({
         "audio": str(audio), "track_s": round(analysis.duration, 2), "analysis_s": round(analysis_s, 2),
         "analysis_x_realtime": round(analysis.duration / analysis_s, 1), "model": model,
         "generator": type(gen).__name__, "size": f"{size[0]}x{size[1]}", "fps": args.fps, "device": args.device,
-        "quality": args.quality, "pipelined": not args.sequential,
+        "quality": args.quality, "pipelined": not args.sequential, "threads": args.threads,
         "load_avg_1min_start_end": [round(load0[0], 2), round(os.getloadavg()[0], 2)],
         "frames": result.frames, "render_s": round(result.wall_s, 2),
         "render_x_realtime": round(result.realtime_factor, 3),
         "stage_ms": {k: round(v, 2) for k, v in result.stage_ms.items()},
+        "cpu_ms_per_frame": {"process": round(cpu_ms, 1), "main_thread": round(main_ms, 1)},
     }, indent=2))  # fmt: skip
     return 0
 

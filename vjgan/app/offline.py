@@ -9,6 +9,7 @@ once. Nothing depends on timing or thread scheduling, so the same seed gives the
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections.abc import Callable
@@ -35,10 +36,12 @@ from vjgan.render.video_writer import VideoWriter, check_output_path
 log = logging.getLogger(__name__)
 
 
-# --quality: final = the look as designed; draft = a quick preview (faster x264 preset, bilinear magnification)
+# --quality: final = the look as designed; draft = a quick preview (fastest x264 preset, bilinear magnification).
+# Draft's x264 ultrafast: 1.06x real time at 720p on the 2-core machine where veryfast gave 0.86x, at
+# 39.8 dB PSNR against a lossless render instead of 40.7, in files about twice as large (docs/performance.md).
 QUALITY: dict[str, dict[str, object]] = {
     "final": {"crf": 18, "x264_preset": "medium", "sharp": True},
-    "draft": {"crf": 23, "x264_preset": "veryfast", "sharp": False},
+    "draft": {"crf": 23, "x264_preset": "ultrafast", "sharp": False},
 }
 
 
@@ -61,7 +64,9 @@ class RenderConfig:
     progress: bool = True
     no_fx: bool = False  # the generator's image plainly scaled: no effects, no sharpening upscale
     pipelined: bool = True  # generator, post-FX and encoder on their own threads (same frames either way)
-    threads: int | None = None  # torch intra-op threads (None: torch's default; Ray workers: their CPUs)
+    threads: int | None = None  # torch intra-op threads (None: default_threads(); Ray workers: 1)
+    mix_model: str | None = None  # a checkpoint the target model.mix blends the weights toward
+    mix_layers: str = ""  # its weight per resolution (mixing.parse_layers); unlisted: 1
     ray: str | None = None  # None = this process; "local" = a local Ray; else a Ray address (auto, ray://...)
     workers: int = 2  # Ray workers (one model and GL context each)
     segment_seconds: float = 2.0  # frames per Ray task (and per resumable segment file), in video seconds
@@ -167,14 +172,31 @@ def plan_render(cfg: RenderConfig) -> Plan:
     return Plan(out, Clip(start, cfg.fps, n_frames), clip, (w, h))
 
 
+def default_threads(device: str) -> int:
+    """Torch threads for a render without --threads: half the cores on CPU. The generator shares them
+    with llvmpipe's and x264's threads; torch's default (all cores) oversubscribes them, and its
+    workers' spin-waits then cost more than they gain: at 720p on 2 cores, 1 thread rendered
+    0.875x real time where 2 gave 0.75x (`--quality draft`, docs/performance.md)."""
+    if device != "cpu":
+        return torch.get_num_threads()
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 def open_stages(cfg: RenderConfig, analysis: TrackAnalysis, clip: Clip) -> FrameStages:
     """Model and GL context, once per process (a Ray worker keeps them for all its ranges)."""
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(cfg.threads if cfg.threads is not None else default_threads(cfg.device))
     seed_everything(_seed(cfg))
     generator = load_generator(cfg.model, cfg.device)
     sharp = bool(QUALITY[cfg.quality]["sharp"])
-    return FrameStages(generator, analysis, clip, cfg.size, cfg.device, no_fx=cfg.no_fx, sharp=sharp)
+    stages = FrameStages(generator, analysis, clip, cfg.size, cfg.device, no_fx=cfg.no_fx, sharp=sharp)
+    if cfg.mix_model is not None:
+        from vjgan.models.mixing import parse_layers
+        from vjgan.models.runner import mix_state_for
+
+        mix_state_for(cfg.mix_model, generator)  # a wrong file: a clear error before any frame
+        parse_layers(cfg.mix_layers)
+        stages.set_mix_model(cfg.mix_model, cfg.mix_layers)
+    return stages
 
 
 def begin_range(stages: FrameStages, cfg: RenderConfig, first: int, resume: bool = False) -> None:

@@ -36,9 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sections", type=int, help="number of section labels (default: automatic)")
     parser.add_argument(
         "--quality", choices=("draft", "final"), default="final",
-        help="final (default): x264 medium, CRF 18, Lanczos magnification; draft: x264 veryfast, CRF 23, "
+        help="final (default): x264 medium, CRF 18, Lanczos magnification; draft: x264 ultrafast, CRF 23, "
         "bilinear magnification (a quick preview)",
     )  # fmt: skip
+    parser.add_argument("--mix-model", metavar="CHECKPOINT",
+                        help="a second checkpoint of the same architecture: the preset's target model.mix blends "
+                             "the weights toward it (as `vjgan live --mix-model`)")
+    parser.add_argument("--mix-layers", default="", metavar="SPEC",
+                        help="with --mix-model: its weight per resolution, e.g. '4-16=0,32-128=1'; unlisted: 1")
     parser.add_argument("--crf", type=int, help="H.264 quality, lower = better (default: 18 final, 23 draft)")
     parser.add_argument(
         "--ray", nargs="?", const="local", metavar="ADDRESS",
@@ -52,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--threads", type=int,
-        help="torch threads for the generator (default: torch's choice; Ray workers: 1). The same value "
+        help="torch threads for the generator (default: half the CPU cores; Ray workers: 1). The same value "
         "gives the same frames in one process and on Ray",
     )  # fmt: skip
     parser.add_argument(
@@ -107,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             n_sections=args.sections,
             quality=args.quality,
+            mix_model=args.mix_model,
+            mix_layers=args.mix_layers,
             crf=args.crf,
             no_fx=args.no_fx,
             pipelined=not args.sequential,

@@ -73,7 +73,9 @@ def _key(cfg: RenderConfig, worker_cfg: RenderConfig, segment_frames: int) -> st
         "audio": file_digest(Path(cfg.audio)), "preset": preset_path(cfg.preset).read_text(encoding="utf-8"),
         "model": model_id, "size": list(cfg.size), "fps": cfg.fps, "seed": cfg.seed, "start": cfg.start,
         "duration": cfg.duration, "sections": cfg.n_sections, "quality": cfg.quality, "encoder": cfg.encoder(),
-        "no_fx": cfg.no_fx, "threads": worker_cfg.threads, "device": cfg.device, "segment": segment_frames,
+        "no_fx": cfg.no_fx, "threads": worker_cfg.threads,
+        "mix": [file_digest(Path(cfg.mix_model)) if cfg.mix_model and Path(cfg.mix_model).is_file() else cfg.mix_model,
+                cfg.mix_layers], "device": cfg.device, "segment": segment_frames,
     })  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from vjgan.core.effects import EffectParam, parse_effect_params
 from vjgan.core.frame import ShaderParams
 from vjgan.core.paths import SHADERS_DIR
 from vjgan.core.registry import Param, ParamRegistry
+from vjgan.render.glwait import gil_free_wait
 from vjgan.render.shaderwatch import ShaderWatcher, scan
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ class PostFXChain:
         self._sources: dict[tuple[bool, bool], tuple[moderngl.Program, moderngl.VertexArray]] = {}
         self._present = self._program(PRESENT_SHADER)
         self._present_vao = ctx.vertex_array(self._present, [])
+        self._wait = gil_free_wait(ctx)  # after each pass: software GL renders while other threads run
         self.size = (0, 0)
         self.resize(size)
         self.poll(force=True)
@@ -384,6 +386,7 @@ class PostFXChain:
             if k in prog:  # the compiler drops uniforms a variant does not use
                 prog[k] = v
         vao.render(moderngl.TRIANGLES, vertices=3)
+        self._wait()
         common = {
             "u_input": 0,
             "u_previous": 1,
@@ -413,9 +416,11 @@ class PostFXChain:
             cur ^= 1
             self._fbos[cur].use()
             effect.vao.render(moderngl.TRIANGLES, vertices=3)
+            self._wait()
         self.output = self._textures[cur]
         self._output_fbo = self._fbos[cur]
         self.ctx.copy_framebuffer(self._history_fbo, self._output_fbo)
+        self._wait()
         return self.output
 
     def _source_pass(self, sharp: bool, crossfade: bool) -> tuple[moderngl.Program, moderngl.VertexArray]:
