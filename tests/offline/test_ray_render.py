@@ -107,3 +107,44 @@ def test_changed_config_does_not_reuse_segments(tmp_path: Path) -> None:
     assert WorkFolder(out, "config-a", segs).open() == segs[1:]  # same config: resume
     assert WorkFolder(out, "config-b", segs).open() == segs  # another config: the old segment is gone
     assert not (first.path / segs[0].name).exists()
+
+
+def _free_tcp_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_running_cluster_renders_the_same_frames(click_wav, single, tmp_path: Path) -> None:
+    """A cluster started by `ray start --head` (as on a render farm's head node, token authentication on,
+    Ray's default), the driver a separate process from another folder, connected by address: the frames of
+    the single-process render. (One machine here: the address path is the one a multi-machine cluster uses.)"""
+    import os
+
+    audio, _ = click_wav
+    ray_bin = Path(sys.executable).with_name("ray")
+    import tempfile
+
+    port = _free_tcp_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    ray_tmp = tempfile.mkdtemp(prefix="vjr-", dir="/tmp")  # short: Ray's socket paths must stay under 107 bytes
+    head = [str(ray_bin), "start", "--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false",
+            "--temp-dir", ray_tmp, "--object-store-memory", str(200 * 1024**2)]  # fmt: skip
+    started = subprocess.run(head, env=env, capture_output=True, text=True, timeout=180)
+    assert started.returncode == 0, started.stderr[-2000:]
+    try:
+        out = tmp_path / "cluster.mp4"
+        cmd = [sys.executable, "-m", "vjgan.cli", "render", str(audio), "-o", str(out), *ARGS, "--ray",
+               f"127.0.0.1:{port}", "--workers", "2", "--segment-seconds", "1"]  # fmt: skip
+        run = subprocess.run(cmd, env={**env, "RAY_AUTH_MODE": "token"}, cwd=tmp_path, capture_output=True,
+                             text=True, timeout=600)  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "on Ray (127.0.0.1:" in run.stderr
+        assert _same(decoded_frames(out), single)
+    finally:
+        subprocess.run([str(ray_bin), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        import shutil
+
+        shutil.rmtree(ray_tmp, ignore_errors=True)

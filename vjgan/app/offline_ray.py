@@ -13,6 +13,7 @@ Ray is imported only here, only when --ray is given.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from dataclasses import replace
@@ -98,7 +99,12 @@ def _connect(cfg: RenderConfig, attempts: int = 3) -> bool:
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds (ConnectionError, RuntimeError, ...)
             ray.shutdown()
             if cfg.ray != "local" or attempt == attempts:
-                raise UserError(f"--ray {cfg.ray}: cannot start or reach Ray: {exc}") from exc
+                hint = ""
+                if cfg.ray != "local" and os.environ.get("RAY_AUTH_MODE") != "token":
+                    hint = ("; a cluster started by `ray start` uses token authentication (Ray's default since "
+                            "2.59): run with RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN or "
+                            "~/.ray/auth_token (`ray get-auth-token` on the head node)")  # fmt: skip
+                raise UserError(f"--ray {cfg.ray}: cannot start or reach Ray: {exc}{hint}") from exc
             log.warning("local Ray did not start (%s); trying again (%d of %d)", exc, attempt + 1, attempts)
     return True
 
