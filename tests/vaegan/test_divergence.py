@@ -89,3 +89,23 @@ def test_guard_catches_a_slow_drift():
         if caught:
             break
     assert caught and "lowest" in caught and value < 2.0 * 11000
+
+
+def test_the_progress_bar_counts_on_right_after_a_rollback():
+    """A bar rewound from step 79 to 0 prints step 1 next, not nothing until step 80."""
+    import io
+
+    from tqdm import tqdm
+
+    from vjgan.models.train_guard import rewind_bar
+
+    out = io.StringIO()
+    bar = tqdm(total=1000, file=out, mininterval=0, ascii=True)
+    for _ in range(79):
+        bar.update(1)
+    rewind_bar(bar, 0)
+    assert " 0/1000" in out.getvalue().rsplit("\r", 1)[-1]
+    before = len(out.getvalue())
+    bar.update(1)
+    assert "1/1000" in out.getvalue()[before:]
+    bar.close()

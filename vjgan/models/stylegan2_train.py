@@ -36,7 +36,7 @@ from vjgan.models.diffaugment import POLICIES, diff_augment
 from vjgan.models.loaders import load_generator
 from vjgan.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 from vjgan.models.stylegan2_disc import StyleGAN2Discriminator
-from vjgan.models.train_guard import DivergenceError, DivergenceGuard, give_up_after, grad_norm
+from vjgan.models.train_guard import DivergenceError, DivergenceGuard, give_up_after, grad_norm, rewind_bar
 from vjgan.models.vaegan_train import _flatten_opt, _unflatten_opt
 from vjgan.models.vjgan_format import save_generator
 
@@ -306,8 +306,7 @@ class SG2Trainer:
         log.warning("divergence at step %d: %s; rolling back to step %d with lr %.2g, try %d of %d", bad_step,
                     reason, self.saved_step, self.cfg.lr, self.rollbacks, self.cfg.max_rollbacks)
         self._resume(("max_steps", "snap", "lr", "max_rollbacks"))
-        bar.n = self.step
-        bar.refresh()
+        rewind_bar(bar, self.step)
 
     def run(self) -> SG2Result:
         """Train to max_steps; a grid and a checkpoint every `snap` steps and at the end."""

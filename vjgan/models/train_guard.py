@@ -38,6 +38,14 @@ def give_up_after(rollbacks: int, max_rollbacks: int, bad_step: int, reason: str
             f"checkpoint (step {saved_step}) is in {out}. Resume it with a lower rate: {resume}")
 
 
+def rewind_bar(bar, step: int) -> None:
+    """Show a rolled-back step count on a tqdm bar. Setting `n` alone leaves tqdm waiting (silently) until
+    the count passes the last printed one again: a 128² run rolled back at step 79 printed nothing for
+    the next 79 steps (10 minutes)."""
+    bar.n = bar.last_print_n = step
+    bar.refresh()
+
+
 def grad_norm(params: Iterable[torch.nn.Parameter]) -> float:
     """L2 norm of all gradients together (inf/nan pass through, which is what the guard wants to see)."""
     grads = [p.grad for p in params if p.grad is not None]

@@ -30,7 +30,7 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 
 from vjgan.core.errors import UserError
-from vjgan.models.train_guard import DivergenceError, DivergenceGuard, give_up_after, grad_norm
+from vjgan.models.train_guard import DivergenceError, DivergenceGuard, give_up_after, grad_norm, rewind_bar
 from vjgan.models.vaegan import Critic, VaeGan, VaeGanConfig, load_vaegan, save_vaegan, tensor_to_uint8
 
 log = logging.getLogger(__name__)
@@ -314,8 +314,7 @@ class Trainer:
         self.cfg.lr, self.cfg.lr_gan = lr, lr_gan
         self._resume(None, ("epochs", "max_steps", "sample_every", "lr", "lr_gan", "max_rollbacks"))
         self.model.train()
-        bar.n = self.step
-        bar.refresh()
+        rewind_bar(bar, self.step)
 
     def run(self) -> TrainResult:
         """Train to `epochs`/`max_steps`; every step passes the divergence guard or is rolled back."""
