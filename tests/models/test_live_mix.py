@@ -82,6 +82,20 @@ def test_rewrites_stay_on_top_of_the_mix_and_both_undo_exactly(b_path: Path) -> 
     assert all(torch.equal(v, a_state[k]) for k, v in a.state_dict().items())
 
 
+def test_a_mix_model_set_while_a_rewrite_is_on_keeps_the_models_own_weights(b_path: Path) -> None:
+    a = load_default_generator()
+    a_state = {k: v.clone() for k, v in a.state_dict().items()}
+    th = GeneratorThread(a)
+    layer = a.layer_names[2]
+    _frame(th, _params(a, 0.0, 1, {layer: 3.0}))  # rewritten before the mix model arrives
+    th.set_mix_model(str(b_path))
+    with_rewrite = _frame(th, _params(a, 0.0, 2, {layer: 3.0}))
+    assert (with_rewrite == _frame(GeneratorThread(load_default_generator()), _params(a, 0.0, 1, {layer: 3.0}))).all()
+    _frame(th, _params(a, 1.0, 3, {layer: 3.0}))  # the mix moves, rewrite on; then both back
+    _frame(th, _params(a, 0.0, 4))
+    assert all(torch.equal(v, a_state[k]) for k, v in a.state_dict().items())  # A, not A-with-rewrite
+
+
 def test_another_architecture_is_a_clear_error(tmp_path: Path, b_path: Path) -> None:
     small = save_generator(StyleGAN2Generator(StyleGAN2Config(img_resolution=32, z_dim=64, w_dim=64,
                                                                channel_base=256, channel_max=64)),

@@ -232,8 +232,11 @@ class GeneratorThread:
                     self.mix.undo()
                     self.rewriter.rebase()
                     self.mix = None
-                if state is not None:
+                if state is not None:  # A's weights are read without rewrites: those go back on top after
+                    active = self.rewriter.active
+                    self.rewriter.undo()
                     self.mix = ModelMix(self.generator, state, layers)
+                    self.rewriter.set({k: s for k, (s, _) in active.items()}, {k: o for k, (_, o) in active.items()})
         except UserError as exc:
             self._error(str(exc))
         self._graph_key = None
