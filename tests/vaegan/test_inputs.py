@@ -9,6 +9,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -62,8 +63,10 @@ def test_existing_output_needs_resume(tmp_path, capsys, shapes):
     assert "nothing to resume" in capsys.readouterr().err
 
 
-def test_interrupted_training_resumes_from_its_checkpoint(tmp_path, shapes):
-    """A real Ctrl-C (SIGINT) to a running `vjgan train`: it saves a checkpoint, exits 130, and resumes."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_training_resumes_from_its_checkpoint(tmp_path, shapes, sig):
+    """A real Ctrl-C (SIGINT) or `kill` (SIGTERM) to a running `vjgan train`: it saves a checkpoint, exits
+    130, and resumes."""
     folder = tmp_path / "images"
     write_images(shapes[1][:32], folder)
     out = tmp_path / "run"
@@ -77,7 +80,7 @@ def test_interrupted_training_resumes_from_its_checkpoint(tmp_path, shapes):
         while not first_epoch.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert proc.poll() is None, proc.stderr.read()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

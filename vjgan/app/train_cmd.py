@@ -4,7 +4,11 @@ folder of images."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from vjgan.core.errors import UserError
@@ -76,9 +80,31 @@ def _out_dir(args: argparse.Namespace, images_dir: Path, prefix: str) -> Path:
     return out
 
 
+@contextlib.contextmanager
+def _terminate_like_ctrl_c() -> Iterator[None]:
+    """SIGTERM (`kill`, a job scheduler, a closed session) stops a training run as Ctrl-C does: the
+    trainer saves a checkpoint and the run exits 130, instead of losing everything since the last epoch."""
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.arch == "stylegan2":
-        return run_stylegan2(args)
+    with _terminate_like_ctrl_c():
+        if args.arch == "stylegan2":
+            return run_stylegan2(args)
+        return run_vaegan(args)
+
+
+def run_vaegan(args: argparse.Namespace) -> int:
     from vjgan.models.vaegan_data import load_image_folder
     from vjgan.models.vaegan_train import TrainConfig, Trainer
 
