@@ -33,6 +33,9 @@ def test_on_llvmpipe_the_chain_waits_in_gl_finish_without_the_gil(ctx: moderngl.
     assert getattr(wait, "__name__", "") == "glFinish"  # the ctypes function, not the no-op
     assert not wait._flags_ & ctypes._FUNCFLAG_PYTHONAPI  # CDLL: GIL released
     chain = PostFXChain(ctx, (192, 108))
+    assert getattr(chain._wait, "__name__", "") != "glFinish"  # live: off (the loop's own work overlaps GL)
+    chain.gil_free_waits()  # what the offline render turns on
+    assert getattr(chain._wait, "__name__", "") == "glFinish"
     calls: list[int] = []
     chain._wait = lambda: (calls.append(1), wait())
     chain.set_enabled("vignette", True)
@@ -50,8 +53,7 @@ def test_the_waits_do_not_change_the_pixels(ctx: moderngl.Context) -> None:
     out = []
     for waits in (True, False):
         chain = PostFXChain(ctx, (320, 180))
-        if not waits:
-            chain._wait = lambda: None
+        chain.gil_free_waits(waits)
         chain.render(src, None, 1.0, FrameInputs(onset=1.0, rms=0.5))
         out.append(chain.read().copy())
         chain.release()

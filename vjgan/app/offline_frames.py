@@ -87,6 +87,7 @@ class FrameStages:
         self.chain = PostFXChain(self.ctx, size)
         self.chain.plain = no_fx
         self.chain.sharp = sharp
+        self.chain.gil_free_waits()  # every frame is read back at once: wait without blocking the other stages
         self.uploader = FrameUploader(self.ctx)
         # The live generator thread's own per-frame code (bends, noise, rewrite, ψ), run synchronously:
         # the thread is never started, so every frame is generated, none dropped, in order.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,12 +196,21 @@ class PostFXChain:
         self._sources: dict[tuple[bool, bool], tuple[moderngl.Program, moderngl.VertexArray]] = {}
         self._present = self._program(PRESENT_SHADER)
         self._present_vao = ctx.vertex_array(self._present, [])
-        self._wait = gil_free_wait(ctx)  # after each pass: software GL renders while other threads run
+        # after each pass with `gil_free_waits` (the offline render): software GL renders while the
+        # render's other threads run; off live, where the render loop's own work overlaps the rasterizer
+        self._wait: Callable[[], None] = lambda: None
         self.size = (0, 0)
         self.resize(size)
         self.poll(force=True)
 
     # ---- files ------------------------------------------------------------------------------------
+    def gil_free_waits(self, on: bool = True) -> None:
+        """Wait for each pass in glFinish without the GIL (software GL only; render/glwait.py). Pays where
+        a readback follows every frame and other threads need the GIL (the offline render: 0.68x → 1.16x
+        real time at 720p draft); costs live, where the loop's own work overlapped the passes (headless
+        1280x720 demo: 20-24 fps without, 14-18 fps with)."""
+        self._wait = gil_free_wait(self.ctx) if on else (lambda: None)
+
     def _program(self, fragment: str) -> moderngl.Program:
         return self.ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=fragment)
 
