@@ -193,9 +193,8 @@ def open_stages(cfg: RenderConfig, analysis: TrackAnalysis, clip: Clip) -> Frame
         from vjgan.models.mixing import parse_layers
         from vjgan.models.runner import mix_state_for
 
-        mix_state_for(cfg.mix_model, generator)  # a wrong file: a clear error before any frame
-        parse_layers(cfg.mix_layers)
-        stages.set_mix_model(cfg.mix_model, cfg.mix_layers)
+        # loaded once, here, so a wrong file is a clear error before any frame
+        stages.set_mix_state(mix_state_for(cfg.mix_model, generator), parse_layers(cfg.mix_layers))
     return stages
 
 

@@ -98,9 +98,9 @@ class FrameStages:
         self._first = 0  # the first frame of this range (history is only valid after it)
         self.stage_ms: dict[str, list[float]] = {"mapping": [], "generator": [], "postfx": []}
 
-    def set_mix_model(self, path: str, layers: str) -> None:
-        """The checkpoint the target model.mix blends toward (applied before the next frame)."""
-        self._runner.set_mix_model(path, layers)
+    def set_mix_state(self, state: dict[str, torch.Tensor], layers: dict[tuple[int, int], float]) -> None:
+        """The weights the target model.mix blends toward (applied before the next frame)."""
+        self._runner.set_mix_state(state, layers)
 
     def begin(self, mapping: MappingEngine, registry: ParamRegistry, seed: int, first: int = 0) -> None:
         """A fresh mapping engine for a range starting at frame `first`: step it alone up to there."""

@@ -20,7 +20,7 @@ import torch
 
 from vjgan.core.errors import UserError
 from vjgan.models.base import Generator
-from vjgan.models.mixing import layer_resolution
+from vjgan.models.mixing import layer_resolution, layer_weight
 
 STEP = 1.0 / 512  # amounts closer than this to the applied one are not re-applied
 
@@ -51,7 +51,7 @@ class ModelMix:
                 if tuple(b.shape) != tuple(p.shape):
                     raise UserError(f"{key}: shapes {tuple(p.shape)} vs {tuple(b.shape)} in the mix model: live "
                                     "mixing needs two checkpoints of one architecture")  # fmt: skip
-                w = next((x for (lo, hi), x in layers.items() if lo <= res <= hi), 1.0)
+                w = layer_weight(layers, res, 1.0)
                 delta = b.detach().to(p.device, p.dtype) - p.detach()
                 if w == 0.0 or not bool(delta.any()):
                     continue

@@ -46,6 +46,11 @@ def parse_layers(spec: str) -> dict[tuple[int, int], float]:
     return out
 
 
+def layer_weight(layers: dict[tuple[int, int], float], res: int, default: float) -> float:
+    """B's weight for a tensor at resolution `res`: the first range of `layers` holding it, else `default`."""
+    return next((x for (lo, hi), x in layers.items() if lo <= res <= hi), default)
+
+
 def mix_state(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor], layers: dict[tuple[int, int], float],
               t: float = 0.5, mapping_t: float = 0.0) -> dict[str, torch.Tensor]:
     """A + w·(B − A) per tensor, w from `layers` by the tensor's resolution (`t` where none matches; mapping
@@ -60,7 +65,7 @@ def mix_state(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor], laye
         if va.shape != vb.shape:
             raise UserError(f"{key}: shapes {tuple(va.shape)} vs {tuple(vb.shape)}: mixing needs one architecture")
         res = layer_resolution(key)
-        w = mapping_t if res is None else next((x for (lo, hi), x in layers.items() if lo <= res <= hi), t)
+        w = mapping_t if res is None else layer_weight(layers, res, t)
         out[key] = torch.lerp(va.float(), vb.float(), w).to(va.dtype) if va.is_floating_point() else va.clone()
     return out
 

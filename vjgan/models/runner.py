@@ -313,12 +313,17 @@ class GeneratorThread:
 
         try:
             state = None if path is None else mix_state_for(path, self.generator)
-            change = (state, parse_layers(layers))
+            parsed = parse_layers(layers)
         except UserError as exc:
             self._error(str(exc))
             return
+        self.set_mix_state(state, parsed)
+
+    def set_mix_state(self, state: dict[str, torch.Tensor] | None, layers: dict[tuple[int, int], float]) -> None:
+        """`set_mix_model` with the checkpoint already loaded and checked (`mix_state_for`) and the layers
+        parsed: swapped in between frames."""
         with self._wake:
-            self._structural["mix_model"] = change
+            self._structural["mix_model"] = (state, layers)
             self._wake.notify()
 
     def _forward(self) -> torch.Tensor:
