@@ -102,6 +102,8 @@ def test_another_architecture_is_a_clear_error(tmp_path: Path, b_path: Path) -> 
                            tmp_path / "small.safetensors")  # fmt: skip
     with pytest.raises(UserError, match="architecture"):
         mix_state_for(str(small), load_default_generator())
+    with pytest.raises(UserError, match="without weights"):
+        mix_state_for("procedural", load_default_generator())
     th = GeneratorThread(load_default_generator())
     th.set_mix_model(str(small))  # at run time: reported, the show goes on unmixed
     assert "architecture" in th.stats.last_error and th.mix is None

@@ -171,3 +171,32 @@ def test_convert_cli_round_trip(gen, tmp_path):
     bad.write_bytes(b"\x80\x04garbage")
     res = _cli("convert", str(bad), str(tmp_path / "x.safetensors"))
     assert res.returncode == 2 and "bad.pkl" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_model_spec_means_the_same_network_in_every_command(gen, tmp_path):
+    """live, render, mix, project and the live mix all read --model through load_model / load_network."""
+    from vjgan.models.default import DEFAULT_MODEL_PATH
+    from vjgan.models.loaders import load_model, load_network
+    from vjgan.models.procedural import ProceduralGenerator
+
+    path = save_generator(gen, tmp_path / "g.safetensors")
+    assert torch.equal(render(load_model(str(path))), render(gen))
+    default = load_generator(DEFAULT_MODEL_PATH)
+    for spec in (None, "", "default"):
+        assert torch.equal(render(load_model(spec)), render(default))
+        assert torch.equal(render(load_network(spec, "test")), render(default))
+    assert isinstance(load_model("procedural"), ProceduralGenerator)
+    with pytest.raises(UserError, match="'procedural' is a painter without weights"):
+        load_network("procedural", "vjgan mix A")
+
+
+@pytest.mark.parametrize("argv", [["mix", "procedural", "default", "-o", "{tmp}/m.safetensors"],
+                                  ["project", "{img}", "--model", "procedural", "-o", "{tmp}/p.npz"]])
+def test_commands_that_need_weights_refuse_procedural_by_name(tmp_path, argv):
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(tmp_path / "r.png")
+    args = [a.format(tmp=tmp_path, img=tmp_path / "r.png") for a in argv]
+    run = subprocess.run([sys.executable, "-m", "vjgan.cli", *args], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "without weights" in run.stderr and "Traceback" not in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png"]

@@ -25,17 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight of B for the mapping network and w_avg (default 0: A's latent space)")
 
 
-def _load(path: str):
-    if path == "default":
-        from vjgan.models.default import load_default_generator
-
-        return load_default_generator()
-    from vjgan.models.loaders import load_generator
-
-    return load_generator(path)
-
-
 def run(args: argparse.Namespace) -> int:
+    from vjgan.models.loaders import load_network
     from vjgan.models.mixing import mix_generators, parse_layers
     from vjgan.models.vjgan_format import save_generator
 
@@ -48,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         if not 0.0 <= value <= 1.0:
             raise UserError(f"{name} must be between 0 and 1, got {value}")
     layers = parse_layers(args.layers)
-    mixed = mix_generators(_load(args.a), _load(args.b), layers, args.t, args.mapping)
+    a, b = load_network(args.a, "vjgan mix A"), load_network(args.b, "vjgan mix B")
+    mixed = mix_generators(a, b, layers, args.t, args.mapping)
     save_generator(mixed, out)
     log.info("wrote %s: %s from B per resolution, %g elsewhere, mapping %g", out,
              {f"{lo}-{hi}": w for (lo, hi), w in layers.items()} or "none", args.t, args.mapping)

@@ -29,8 +29,7 @@ from vjgan.core.registry import ParamRegistry
 from vjgan.mapping.engine import MappingEngine
 from vjgan.mapping.presets import find_preset, load_preset
 from vjgan.models.base import Generator
-from vjgan.models.default import load_default_generator
-from vjgan.models.loaders import load_generator as load_checkpoint
+from vjgan.models.loaders import load_model
 from vjgan.render.video_writer import VideoWriter, check_output_path
 
 log = logging.getLogger(__name__)
@@ -101,16 +100,6 @@ class Plan:
 def preset_path(preset: str | None) -> Path:
     """Resolve --preset exactly like the live app: a path, or a name in presets/ (default: "default")."""
     return find_preset(preset or "default")
-
-
-def load_generator(model: str | None, device: str) -> Generator:
-    if model == "procedural":
-        from vjgan.models.procedural import ProceduralGenerator
-
-        return ProceduralGenerator().to(device)
-    if model in (None, "default"):
-        return load_default_generator(device)
-    return load_checkpoint(model, device)
 
 
 def seed_everything(seed: int) -> None:
@@ -186,7 +175,7 @@ def open_stages(cfg: RenderConfig, analysis: TrackAnalysis, clip: Clip) -> Frame
     """Model and GL context, once per process (a Ray worker keeps them for all its ranges)."""
     torch.set_num_threads(cfg.threads if cfg.threads is not None else default_threads(cfg.device))
     seed_everything(_seed(cfg))
-    generator = load_generator(cfg.model, cfg.device)
+    generator = load_model(cfg.model, cfg.device)
     sharp = bool(QUALITY[cfg.quality]["sharp"])
     stages = FrameStages(generator, analysis, clip, cfg.size, cfg.device, no_fx=cfg.no_fx, sharp=sharp)
     if cfg.mix_model is not None:

@@ -30,21 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu")
 
 
-def _load(model: str, device: str):
-    if model in ("", "default"):
-        from vjgan.models.default import load_default_generator
-
-        return load_default_generator(device)
-    from vjgan.models.loaders import load_generator
-
-    return load_generator(model, device)
-
-
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     from PIL import Image
     from tqdm import tqdm
 
+    from vjgan.models.loaders import load_network
     from vjgan.models.projection import project
 
     out = Path(args.out)
@@ -64,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("an image named 'latents' would hide the latent set in the .npz: rename it")
     if len(set(names)) != len(names):
         raise UserError(f"two images share a file name: {', '.join(sorted(names))}")
-    generator = _load(args.model, args.device)
+    generator = load_network(args.model, "vjgan project --model", args.device)
     arrays, previews = {}, []
     for name, image in images:
         with tqdm(total=args.steps, desc=f"project {name}", unit="step", leave=False) as bar:

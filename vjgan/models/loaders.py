@@ -74,6 +74,30 @@ def load_generator(path: str | Path, device: str = "cpu", expect_resolution: int
     return gen.eval().requires_grad_(False)
 
 
+def load_model(spec: str | None, device: str = "cpu") -> Generator:
+    """What every `--model` takes: None/"default" (embedded), "procedural", or a checkpoint path.
+
+    One function for live, render, mix, project and the live mix model, so a spec means the same
+    network everywhere."""
+    if spec == "procedural":
+        from vjgan.models.procedural import ProceduralGenerator
+
+        return ProceduralGenerator().to(device)
+    if spec in (None, "", "default"):
+        from vjgan.models.default import load_default_generator
+
+        return load_default_generator(device)
+    return load_generator(spec, device)
+
+
+def load_network(spec: str | None, why: str, device: str = "cpu") -> Generator:
+    """load_model for the commands that need weights (mix, project, the live mix): "procedural" is a
+    hand-written painter with none, refused by name rather than failing deep inside torch."""
+    if spec == "procedural":
+        raise UserError(f"{why}: 'procedural' is a painter without weights; give 'default' or a checkpoint path")
+    return load_model(spec, device)
+
+
 # -- official pickles --------------------------------------------------------------------------------
 def load_official_pickle(path: Path) -> Generator:
     data = safe_load_pickle(path)

@@ -89,17 +89,9 @@ def load_model(spec: ModelSpec, device: str = "cpu") -> Generator:
     or a module-level factory `f(device) -> Generator` (picklable by name, so a child process can call it)."""
     if callable(spec):
         return spec(device)
-    if spec == "procedural":
-        from vjgan.models.procedural import ProceduralGenerator
+    from vjgan.models.loaders import load_model as load_spec
 
-        return ProceduralGenerator().to(device)
-    if spec in (None, "default"):
-        from vjgan.models.default import load_default_generator
-
-        return load_default_generator(device)
-    from vjgan.models.loaders import load_generator
-
-    return load_generator(spec, device)
+    return load_spec(spec, device)
 
 
 def _dispatch(th: GeneratorThread, msg: object) -> str | None:

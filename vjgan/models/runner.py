@@ -65,14 +65,9 @@ def to_rgba(img: torch.Tensor) -> torch.Tensor:
 
 def mix_state_for(path: str, generator: Generator) -> dict[str, torch.Tensor]:
     """The weights of the checkpoint to mix toward, checked against the performed model's architecture."""
-    if path == "default":
-        from vjgan.models.default import load_default_generator
+    from vjgan.models.loaders import load_network
 
-        other = load_default_generator("cpu")
-    else:
-        from vjgan.models.loaders import load_generator
-
-        other = load_generator(path, "cpu")
+    other = load_network(path, f"mix model {path}")
     if other.config_dict() != generator.config_dict():
         raise UserError(f"mix model {path}: a different architecture from the performed model (its config "
                         "differs); live mixing needs two checkpoints of one architecture")  # fmt: skip
