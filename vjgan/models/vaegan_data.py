@@ -7,11 +7,13 @@ it keeps the training loop free of file I/O and decode errors.
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
 from vjgan.core.errors import UserError
@@ -29,19 +31,45 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
 
 
-def load_image(path: Path, resolution: int) -> tuple[np.ndarray, bool]:
-    """RGB uint8 (R, R, 3): centre-cropped to square and resized. Second item: whether it was resized."""
+def load_image(path: Path, resolution: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """RGB uint8 (R, R, 3), centre-cropped to square and resized, and the file's own size.
+
+    What an artist's folder holds, read as they see it: phone photos turned upright by their EXIF
+    orientation, transparency over black (the projector's background), 16-bit scans scaled to 8 bits
+    (Pillow would clip them to white), big JPEGs decoded at a reduced scale (3-5x faster, still at least
+    twice the training size before the Lanczos resize)."""
     with Image.open(path) as im:
+        size = im.size
+        short = min(size)
+        if short > 2 * resolution:
+            im.draft("RGB", (size[0] * 2 * resolution // short, size[1] * 2 * resolution // short))
         im.load()
-        im = im.convert("RGB")
+        im = _to_rgb(ImageOps.exif_transpose(im))
     w, h = im.size
     s = min(w, h)
     if w != h:
         im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-    resized = s != resolution
-    if resized:
+    if s != resolution:
         im = im.resize((resolution, resolution), Image.Resampling.LANCZOS)
-    return np.asarray(im, dtype=np.uint8), resized
+    return np.asarray(im, dtype=np.uint8), size
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16/32-bit greyscale: scale, never clip
+        a = np.asarray(im, dtype=np.float64)
+        top = 255.0 if a.max() <= 255 else 65535.0 if a.max() <= 65535 else float(a.max())
+        im = Image.fromarray(np.clip(a * (255.0 / top), 0, 255).round().astype(np.uint8), "L")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", im.size, (0, 0, 0, 255)), im).convert("RGB")
+    return im.convert("RGB")
+
+
+def _load_or_why(path: Path, resolution: int) -> tuple[np.ndarray, tuple[int, int]] | str:
+    try:
+        return load_image(path, resolution)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        return f"{path.name} ({type(exc).__name__})"
 
 
 def load_image_folder(folder: str | Path, resolution: int, min_images: int = MIN_IMAGES,
@@ -52,18 +80,19 @@ def load_image_folder(folder: str | Path, resolution: int, min_images: int = MIN
         raise UserError(f"no images in {folder} (looked for {', '.join(IMAGE_EXTS)}, also in subfolders)")
     images: list[np.ndarray] = []
     bad: list[str] = []
-    n_resized = 0
     sizes: set[tuple[int, int]] = set()
-    for p in tqdm(paths, desc="loading images", unit="img", disable=not progress, leave=False):
-        try:
-            arr, resized = load_image(p, resolution)
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-            bad.append(f"{p.name} ({type(exc).__name__})")
-            continue
-        n_resized += resized
-        images.append(arr)
-        with Image.open(p) as im:
-            sizes.add(im.size)
+    n_resized = 0
+    # decoding and resizing release the GIL: a few threads read a folder of big photos a few times faster
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        loaded = pool.map(lambda p: _load_or_why(p, resolution), paths)
+        for item in tqdm(loaded, total=len(paths), desc="loading images", unit="img", disable=not progress,
+                         leave=False):
+            if isinstance(item, str):
+                bad.append(item)
+                continue
+            images.append(item[0])
+            sizes.add(item[1])
+            n_resized += item[1] != (resolution, resolution)
     if bad:
         log.warning("skipped %d unreadable image(s) in %s: %s%s", len(bad), folder, ", ".join(bad[:5]),
                     " …" if len(bad) > 5 else "")
