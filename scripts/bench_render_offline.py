@@ -79,10 +79,10 @@ def main() -> int:
 
         if args.model == "stylegan2-1024":
             gen = _stylegan2_1024(args.device)
-            offline.load_generator = lambda model, device: gen  # benchmark-only: bypass checkpoint loading
+            offline.load_model = lambda model, device: gen  # benchmark-only: bypass checkpoint loading
             model = "stylegan2-1024"
         else:
-            gen = offline.load_generator(args.model, args.device)
+            gen = offline.load_model(args.model, args.device)
             model = args.model
         res = int(gen.img_resolution)
         size = tuple(int(v) for v in args.size.lower().split("x")) if args.size else (res, res)

@@ -63,9 +63,9 @@ def seeds_grid(path: Path, model: str | None, seeds: range = range(8), cols: int
     """The model's own pictures for a few seeds (ψ 0.9), at native size: what docs/models.md shows."""
     import torch
 
-    from vjgan.app.offline import load_generator
+    from vjgan.models.loaders import load_model
 
-    gen = load_generator(model, "cpu").eval()
+    gen = load_model(model, "cpu").eval()
     ws = torch.from_numpy(gen.seeds_to_ws(list(seeds), 0.9))
     with torch.no_grad():
         imgs = ((gen.synthesis(ws).clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()

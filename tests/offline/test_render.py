@@ -90,11 +90,12 @@ def test_preset_keys_the_latent_on_sections(halves_wav) -> None:
     """The render's mapping step sees the section label: set A in the first half, set B in the second."""
     import numpy as np
 
-    from vjgan.app.offline import load_generator, make_mapping
+    from vjgan.app.offline import make_mapping
     from vjgan.audio.trackanalysis import analyze_track
+    from vjgan.models.loaders import load_model
 
     a = analyze_track(halves_wav, progress=False)
-    gen = load_generator("procedural", "cpu")
+    gen = load_model("procedural", "cpu")
     engine, _ = make_mapping(gen, str(SECTION_PRESET))
     lat = [engine.step(a.features_at(t), t).generator.latent.copy() for t in (2.0, 6.0, 10.0, 14.0)]
     assert np.allclose(lat[0], lat[1]) and np.allclose(lat[2], lat[3])
