@@ -57,7 +57,8 @@ def load_image(path: Path, resolution: int) -> tuple[np.ndarray, tuple[int, int]
 def _to_rgb(im: Image.Image) -> Image.Image:
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16/32-bit greyscale: scale, never clip
         a = np.asarray(im, dtype=np.float64)
-        top = 255.0 if a.max() <= 255 else 65535.0 if a.max() <= 65535 else float(a.max())
+        peak = float(a.max())
+        top = 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else peak
         im = Image.fromarray(np.clip(a * (255.0 / top), 0, 255).round().astype(np.uint8), "L")
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         im = im.convert("RGBA")
